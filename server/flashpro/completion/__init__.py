@@ -1,0 +1,8 @@
+"""Inline (FIM) completion: context, post-processing, and the request service."""
+
+from __future__ import annotations
+
+from flashpro.completion.context import FimContext, build_context
+from flashpro.completion.service import CallInfo, CallSink, CompletionService, Suggestion
+
+__all__ = ["CallInfo", "CallSink", "CompletionService", "FimContext", "Suggestion", "build_context"]

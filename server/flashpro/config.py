@@ -1,0 +1,284 @@
+"""Every flashpro setting: one typed pydantic model per section, with defaults and docs.
+
+Settings arrive from three places, merged in this order (later wins):
+
+1. environment variables (`DEEPSEEK_API_KEY`, `DEEPSEEK_BASE_URL`, `FLASHPRO_LEDGER`);
+2. the client's `initializationOptions` (either the `flashpro` section itself or an object
+   holding it under the key `flashpro`);
+3. `workspace/configuration` for section `flashpro`, re-read on `didChangeConfiguration`.
+
+Keys are camelCase on the wire (`apiKey`, `completion.maxOutputTokens`) and snake_case in
+Python. A value that does not validate is dropped, reported once, and its default applies:
+a bad setting never stops the server.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_EXCLUDE",
+    "CompletionSettings",
+    "DiagnosticsSettings",
+    "ModelSettings",
+    "Settings",
+    "beta_url",
+    "load_settings",
+    "merge_sources",
+]
+
+DEFAULT_BASE_URL = "https://api.deepseek.com"
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    "**/.env",
+    "**/.env.*",
+    "**/*.pem",
+    "**/*.key",
+    "**/*.p12",
+    "**/*.pfx",
+    "**/*.crt",
+    "**/*.cer",
+    "**/id_rsa*",
+    "**/id_ed25519*",
+    "**/id_ecdsa*",
+    "**/.netrc",
+    "**/.npmrc",
+    "**/.pypirc",
+    "**/secrets.*",
+    "**/credentials*",
+)
+
+
+class _Section(BaseModel):
+    """Base of every settings section: camelCase aliases, unknown keys ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        validate_default=True,
+    )
+
+
+class ModelSettings(_Section):
+    """Which DeepSeek model plays which role (names change; keep them in settings)."""
+
+    flash: str = Field(
+        "deepseek-v4-flash",
+        min_length=1,
+        description="Executor model: FIM completions and quick edits.",
+    )
+    pro: str = Field(
+        "deepseek-v4-pro",
+        min_length=1,
+        description="Planner model: design and review actions.",
+    )
+
+
+class CompletionSettings(_Section):
+    """Inline (FIM) completion behaviour."""
+
+    automatic: bool = Field(
+        True,
+        description="Answer automatic (as-you-type) inline completion requests. When false, "
+        "only explicitly invoked requests are answered.",
+    )
+    max_output_tokens: int = Field(
+        128,
+        ge=1,
+        le=4096,
+        description="Output token cap for automatic completions (FIM output is capped at 4K).",
+    )
+    invoked_max_output_tokens: int = Field(
+        256,
+        ge=1,
+        le=4096,
+        description="Output token cap for explicitly invoked completions.",
+    )
+    context_tokens: int = Field(
+        4096,
+        ge=64,
+        le=1_000_000,
+        description="Budget in exact V4 tokens for the prompt and suffix together.",
+    )
+    suffix_tokens: int = Field(
+        512,
+        ge=0,
+        le=100_000,
+        description="Part of the context budget given to the text after the cursor.",
+    )
+    timeout: float = Field(
+        8.0,
+        gt=0,
+        le=120,
+        description="Seconds before a FIM request is abandoned (no retries).",
+    )
+    max_file_size: int = Field(
+        10_000_000,
+        ge=1,
+        description="Files larger than this many characters get no completions.",
+    )
+
+
+class DiagnosticsSettings(_Section):
+    """The per-file spend diagnostic."""
+
+    enabled: bool = Field(True, description="Show the per-file spend diagnostic.")
+    severity: Literal["information", "hint"] = Field(
+        "information", description="Severity of the spend diagnostic: information or hint."
+    )
+    window: Literal["session", "today", "all"] = Field(
+        "session", description="Which calls the spend diagnostic covers."
+    )
+
+
+class Settings(_Section):
+    """The whole `flashpro` settings section."""
+
+    api_key: SecretStr | None = Field(
+        None,
+        description="DeepSeek API key. Prefer the DEEPSEEK_API_KEY environment variable or the "
+        "VS Code secret store; never commit it.",
+    )
+    base_url: str = Field(
+        DEFAULT_BASE_URL,
+        pattern=r"^https?://",
+        description="DeepSeek API base URL; the FIM (beta) URL is derived from it.",
+    )
+    models: ModelSettings = Field(default_factory=ModelSettings)  # type: ignore[arg-type]
+    completion: CompletionSettings = Field(default_factory=CompletionSettings)  # type: ignore[arg-type]
+    diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)  # type: ignore[arg-type]
+    request_timeout: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="Seconds before a chat (planner / quick edit) request is abandoned.",
+    )
+    ledger_path: str | None = Field(
+        None,
+        description="Path of the SQLite usage ledger (default: the user data directory; "
+        "env FLASHPRO_LEDGER).",
+    )
+    exclude: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EXCLUDE),
+        description="Glob patterns of files never sent to the API. Secrets-like files are "
+        "excluded by default; patterns you add are appended to the defaults.",
+    )
+    log_prompts: bool = Field(
+        False, description="Store prompt text in the ledger (off by default)."
+    )
+
+    @field_validator("exclude")
+    @classmethod
+    def _keep_default_excludes(cls, value: list[str]) -> list[str]:
+        """User patterns extend the secret-file defaults; they never replace them."""
+        return list(dict.fromkeys([*DEFAULT_EXCLUDE, *value]))
+
+    @property
+    def api_key_value(self) -> str | None:
+        """The API key as plain text, or None when unset or blank."""
+        if self.api_key is None:
+            return None
+        value = self.api_key.get_secret_value().strip()
+        return value or None
+
+
+def beta_url(base_url: str) -> str:
+    """The `/beta` base URL (FIM lives there) derived from the main base URL."""
+    base = base_url.rstrip("/")
+    if base.endswith("/v1"):
+        base = base[: -len("/v1")]
+    if base.endswith("/beta"):
+        return base
+    return base + "/beta"
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursively merge `extra` into a copy of `base` (extra wins)."""
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        elif value is not None:
+            merged[key] = dict(value) if isinstance(value, Mapping) else value
+    return merged
+
+
+def _section(raw: Any) -> dict[str, Any]:
+    """Extract the flashpro section from initializationOptions or a configuration result."""
+    if not isinstance(raw, Mapping):
+        return {}
+    inner = raw.get("flashpro")
+    if isinstance(inner, Mapping):
+        return dict(inner)
+    return dict(raw)
+
+
+def _env_section(env: Mapping[str, str]) -> dict[str, Any]:
+    """Settings that come from environment variables."""
+    section: dict[str, Any] = {}
+    if env.get("DEEPSEEK_API_KEY"):
+        section["apiKey"] = env["DEEPSEEK_API_KEY"]
+    if env.get("DEEPSEEK_BASE_URL"):
+        section["baseUrl"] = env["DEEPSEEK_BASE_URL"]
+    if env.get("FLASHPRO_LEDGER"):
+        section["ledgerPath"] = env["FLASHPRO_LEDGER"]
+    return section
+
+
+def merge_sources(*sources: Any, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge env and the given raw sources (initializationOptions, configuration) in order."""
+    merged = _env_section(os.environ if env is None else env)
+    for source in sources:
+        merged = _deep_merge(merged, _section(source))
+    return merged
+
+
+def _drop(data: dict[str, Any], loc: tuple[int | str, ...]) -> bool:
+    """Remove the value at `loc` (by alias or field name) from nested `data`."""
+    node: Any = data
+    for part in loc[:-1]:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    last = loc[-1] if loc else None
+    if isinstance(node, dict) and last in node:
+        del node[last]
+        return True
+    if isinstance(node, list) and isinstance(last, int) and 0 <= last < len(node):
+        del node[last]
+        return True
+    return False
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    """One line naming the bad setting and why it was refused (never its secret value)."""
+    path = ".".join(str(part) for part in error.get("loc", ()))
+    return f"flashpro.{path}: {error.get('msg', 'invalid value')}"
+
+
+def load_settings(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Validate a merged settings dict; bad values fall back to defaults and are reported."""
+    data = _deep_merge({}, raw)
+    problems: list[str] = []
+    for _ in range(64):
+        try:
+            return Settings.model_validate(data), problems
+        except ValidationError as exc:
+            errors = exc.errors()
+            dropped = False
+            for error in errors:
+                loc = tuple(error.get("loc", ()))
+                if _drop(data, loc) or (len(loc) > 1 and _drop(data, loc[:-1])):
+                    problems.append(_describe(error))
+                    dropped = True
+            if not dropped:
+                problems.extend(_describe(e) for e in errors)
+                return Settings(), problems
+    return Settings(), problems

@@ -1,0 +1,110 @@
+"""Thin LSP handlers: fetch the document, call the core, convert the result."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from lsprotocol import types
+
+from flashpro.documents import TextChange
+from flashpro.lsp.server import FlashproLanguageServer
+
+__all__ = ["ACCEPT_COMMAND", "register"]
+
+logger = logging.getLogger(__name__)
+
+ACCEPT_COMMAND = "flashpro.accept"
+
+_ENCODINGS = {
+    types.PositionEncodingKind.Utf8: "utf-8",
+    types.PositionEncodingKind.Utf16: "utf-16",
+    types.PositionEncodingKind.Utf32: "utf-32",
+}
+
+
+def _change(change: Any) -> TextChange:
+    """An lsprotocol content change as a domain `TextChange`."""
+    if isinstance(change, types.TextDocumentContentChangePartial):
+        return TextChange(
+            text=change.text,
+            start=(change.range.start.line, change.range.start.character),
+            end=(change.range.end.line, change.range.end.character),
+        )
+    return TextChange(text=change.text)
+
+
+def register(server: FlashproLanguageServer) -> None:
+    """Attach every flashpro feature to `server`."""
+
+    @server.feature(types.INITIALIZE)
+    def initialize(ls: FlashproLanguageServer, params: types.InitializeParams) -> None:
+        encoding = _ENCODINGS.get(ls.workspace.position_encoding, "utf-16")  # type: ignore[arg-type]
+        ls.core.set_encoding(encoding)  # type: ignore[arg-type]
+        ls.core.configure(init_options=params.initialization_options or {})
+
+    @server.feature(types.INITIALIZED)
+    async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
+        await ls.pull_configuration()
+        ls.run_task(ls.core.check_models(), "check models")
+
+    @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+    async def did_change_configuration(
+        ls: FlashproLanguageServer, params: types.DidChangeConfigurationParams
+    ) -> None:
+        settings = params.settings
+        if isinstance(settings, dict) and isinstance(settings.get("flashpro"), dict):
+            ls.core.configure(workspace_config=settings["flashpro"])
+        await ls.pull_configuration()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(ls: FlashproLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
+        item = params.text_document
+        ls.core.documents.open(item.uri, item.language_id, item.version, item.text)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    def did_change(ls: FlashproLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
+        doc = params.text_document
+        changes = [_change(change) for change in params.content_changes]
+        if ls.core.documents.change(doc.uri, doc.version, changes) is None:
+            logger.warning("didChange for a document that is not open: %s", doc.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(ls: FlashproLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
+        ls.core.documents.close(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
+    async def inline_completion(
+        ls: FlashproLanguageServer, params: types.InlineCompletionParams
+    ) -> types.InlineCompletionList | None:
+        doc = ls.core.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        cursor = doc.buffer.position(params.position.line, params.position.character)
+        invoked = params.context.trigger_kind == types.InlineCompletionTriggerKind.Invoked
+        suggestions = await ls.core.completion.complete(doc, cursor.line, cursor.column, invoked)
+        if not suggestions:
+            return types.InlineCompletionList(items=[])
+        at = types.Position(line=params.position.line, character=params.position.character)
+        return types.InlineCompletionList(
+            items=[
+                types.InlineCompletionItem(
+                    insert_text=suggestion.text,
+                    range=types.Range(start=at, end=at),
+                    command=types.Command(
+                        title="flashpro: accepted",
+                        command=ACCEPT_COMMAND,
+                        arguments=[suggestion.request_id, len(suggestion.text)],
+                    ),
+                )
+                for suggestion in suggestions
+            ]
+        )
+
+    @server.command(ACCEPT_COMMAND)
+    def accept(ls: FlashproLanguageServer, *args: Any) -> None:
+        logger.debug("suggestion accepted: %s", args)
+
+    @server.feature(types.SHUTDOWN)
+    async def shutdown(ls: FlashproLanguageServer, params: None) -> None:
+        await ls.core.shutdown()
