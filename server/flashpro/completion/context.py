@@ -34,18 +34,43 @@ class FimContext:
 
 
 def _fit(pieces: list[str], budget: int, from_end: bool) -> tuple[str, int]:
-    """Join `pieces`, dropping whole pieces from the far end until the text fits `budget`."""
-    text = "".join(pieces)
+    """Keep the most pieces (nearest the cursor) whose joined text fits `budget` tokens.
+
+    `from_end` means the cursor is at the end (the prompt): pieces are dropped from the front.
+    A binary search over how many pieces to keep needs O(log n) exact counts.
+    """
+    def window(keep: int) -> str:
+        return "".join(pieces[len(pieces) - keep :] if from_end else pieces[:keep])
+
+    text = window(len(pieces))
     tokens = count(text)
-    while tokens > budget and pieces:
-        excess = tokens - budget
-        dropped_chars = 0
-        # Drop roughly enough pieces at once (≥ 1), then count exactly again.
-        while pieces and dropped_chars < excess * 3:
-            dropped_chars += len(pieces.pop(0) if from_end else pieces.pop())
-        text = "".join(pieces)
-        tokens = count(text)
-    return text, tokens
+    if tokens <= budget:
+        return text, tokens
+    low, high = 0, len(pieces) - 1  # `low` pieces always fit (0 pieces = empty text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count(window(middle)) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    if low == 0 and pieces:
+        return _fit_chars(pieces[-1] if from_end else pieces[0], budget, from_end)
+    text = window(low)
+    return text, count(text)
+
+
+def _fit_chars(piece: str, budget: int, from_end: bool) -> tuple[str, int]:
+    """Cut one over-long line (minified code) by characters to fit `budget` tokens."""
+    piece = piece[-budget * _CHARS_PER_TOKEN_CAP :] if from_end else piece[: budget * _CHARS_PER_TOKEN_CAP]
+    low, high = 0, len(piece)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if count(piece[len(piece) - middle :] if from_end else piece[:middle]) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    text = piece[len(piece) - low :] if from_end else piece[:low]
+    return text, count(text)
 
 
 def build_context(buffer: TextBuffer, cursor: Position, budget: int, suffix_budget: int) -> FimContext:
