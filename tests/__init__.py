@@ -1,0 +1,1 @@
+"""Test suite of flashpro (a package so that `tests.fakes` is importable)."""
