@@ -1,0 +1,235 @@
+"""``flashpro report``: the ledger rendered as rich tables, or as JSON.
+
+:func:`render_report` draws spend by file, model, role and UTC day (tokens, cache-hit %,
+acceptance %, $ per 1k accepted characters, wasted $). :func:`run_report` is the command line::
+
+    flashpro report [--ledger PATH] [--json] [--since YYYY-MM-DD|7d|24h] [--workspace PATH]
+
+Exit status: 0 on success (an empty ledger included), 2 for a missing or unreadable ledger or bad
+arguments. The ledger is opened read-only; this command never creates or migrates it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from flashpro.ledger.aggregates import GroupStats, Report, Stats
+from flashpro.ledger.store import Ledger, LedgerError, default_ledger_path
+
+__all__ = ["parse_since", "render_report", "run_report"]
+
+MAX_FILE_ROWS = 25
+"""Files beyond this many (by cost) are summarised in one line in the rich output."""
+
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([dhw])\s*$", re.IGNORECASE)
+_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def parse_since(text: str, *, now: datetime | None = None) -> datetime:
+    """``YYYY-MM-DD`` (00:00 UTC that day), an ISO datetime, or ``7d`` / ``24h`` / ``2w`` ago."""
+    match = _RELATIVE.match(text)
+    if match:
+        current = now or datetime.now(UTC)
+        return current - int(match.group(1)) * _UNITS[match.group(2).lower()]
+    try:
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(
+            f"expected YYYY-MM-DD, an ISO time, or a span like 7d / 24h, not {text!r}"
+        ) from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _usd(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value == 0:
+        return "$0"
+    if abs(value) >= 1:
+        return f"${value:,.2f}"
+    if abs(value) >= 0.01:
+        return f"${value:.4f}"
+    if abs(value) >= 0.00001:
+        return f"${value:.5f}"
+    return "<$0.00001"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _tokens(value: int) -> str:
+    if value < 100_000:
+        return f"{value:,}"
+    if value < 10_000_000:
+        return f"{value / 1000:,.0f}k"
+    return f"{value / 1_000_000:,.1f}M"
+
+
+def _display_file(key: str | None, roots: tuple[str, ...]) -> str:
+    if key is None:
+        return "(no file)"
+    path = unquote(urlparse(key).path) if key.startswith("file://") else key
+    for root in roots:
+        base = unquote(urlparse(root).path) if root.startswith("file://") else root
+        base = base.rstrip("/") + "/"
+        if path.startswith(base):
+            return path[len(base) :]
+    return path
+
+
+_COLUMNS = ("calls", "prompt", "hit %", "output", "cost", "accept %", "$/1k acc", "wasted")
+
+
+def _table(title: str, label: str, groups: tuple[GroupStats, ...], names: list[str]) -> Table:
+    table = Table(
+        title=title,
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column(label, overflow="fold", min_width=10, ratio=1)
+    for column in _COLUMNS:
+        table.add_column(column, justify="right", no_wrap=True)
+    for name, group in zip(names, groups, strict=True):
+        table.add_row(name, *_cells(group.stats))
+    return table
+
+
+def _cells(stats: Stats) -> list[str]:
+    return [
+        f"{stats.calls:,}",
+        _tokens(stats.prompt_tokens),
+        _pct(stats.cache_hit_ratio),
+        _tokens(stats.output_tokens),
+        _usd(stats.cost_usd) + ("*" if stats.unpriced_calls else ""),
+        _pct(stats.acceptance_rate),
+        _usd(stats.usd_per_1k_accepted_chars),
+        _usd(stats.wasted_usd),
+    ]
+
+
+def render_report(report: Report, console: Console) -> None:
+    """Draw ``report`` on ``console``: a summary line, then spend by file, model, role and day."""
+    total = report.total
+    scope = []
+    if report.since_utc:
+        scope.append(f"since {report.since_utc[:16].replace('T', ' ')} UTC")
+    if report.workspace:
+        scope.append(f"workspace {report.workspace[0]}")
+    suffix = f" ({', '.join(scope)})" if scope else ""
+    if report.empty:
+        console.print(f"No calls recorded yet{suffix}.")
+        return
+    console.print(
+        f"[bold]flashpro spend{suffix}[/bold]: {_count(total.calls, 'call')}, "
+        f"{_usd(total.cost_usd)}, "
+        f"cache hit {_pct(total.cache_hit_ratio)}, accepted {_pct(total.acceptance_rate)}, "
+        f"wasted {_usd(total.wasted_usd)}"
+    )
+    if total.cancelled or total.errors:
+        console.print(f"{total.cancelled:,} cancelled, {total.errors:,} failed")
+    if total.unpriced_calls:
+        console.print(
+            f"[yellow]* {_count(total.unpriced_calls, 'call')} used a model with no known price; "
+            "their cost is not included.[/yellow]"
+        )
+    roots = report.workspace or ()
+    files = report.by_file[:MAX_FILE_ROWS]
+    console.print(
+        _table("Spend by file", "file", files, [_display_file(g.key, roots) for g in files])
+    )
+    if len(report.by_file) > MAX_FILE_ROWS:
+        rest = report.by_file[MAX_FILE_ROWS:]
+        cost = sum(g.stats.cost_usd for g in rest)
+        console.print(f"... and {len(rest):,} more files costing {_usd(cost)} (use --json for all)")
+    for title, label, groups in (
+        ("Spend by model", "model", report.by_model),
+        ("Spend by role", "role", report.by_role),
+        ("Spend by day (UTC)", "day", report.by_day),
+    ):
+        console.print(_table(title, label, groups, [g.key or "(unknown)" for g in groups]))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flashpro report",
+        description="Show what flashpro's model calls cost: by file, model, role and day.",
+    )
+    parser.add_argument(
+        "--ledger",
+        metavar="PATH",
+        help="ledger file (default: $FLASHPRO_LEDGER, else the user data dir)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--since", metavar="WHEN", help="only calls since YYYY-MM-DD (UTC) or a span: 7d, 24h, 2w"
+    )
+    parser.add_argument(
+        "--workspace", metavar="PATH", help="only calls made in this workspace (path or URI)"
+    )
+    return parser
+
+
+def _workspace_spellings(value: str) -> tuple[str, ...]:
+    """The ways a workspace may have been stored: as given, as an absolute path, as a file URI."""
+    spellings = [value]
+    if "://" not in value:
+        absolute = Path(value).expanduser().resolve()
+        spellings += [str(absolute), absolute.as_uri()]
+    else:
+        parsed = urlparse(value)
+        if parsed.scheme == "file":
+            spellings.append(unquote(parsed.path))
+    return tuple(dict.fromkeys(s.rstrip("/") or s for s in spellings))
+
+
+def run_report(argv: list[str] | None = None, *, console: Console | None = None) -> int:
+    """Run ``flashpro report`` with ``argv`` (the arguments after ``report``); return exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+        since = parse_since(args.since) if args.since else None
+    except SystemExit as exc:  # argparse's --help or usage error
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    except ValueError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"flashpro report: error: --since: {exc}", file=sys.stderr)
+        return 2
+    path = Path(args.ledger).expanduser() if args.ledger else default_ledger_path(None)
+    workspace = _workspace_spellings(args.workspace) if args.workspace else None
+    try:
+        ledger = Ledger(path, read_only=True)
+    except LedgerError as exc:
+        hint = " (nothing recorded yet, or pass --ledger PATH)" if not path.exists() else ""
+        print(f"flashpro report: {exc}{hint}", file=sys.stderr)
+        return 2
+    try:
+        report = ledger.report(since=since, workspace=workspace)
+    except sqlite3.Error as exc:  # a damaged or foreign database
+        print(f"flashpro report: cannot read ledger {path}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        ledger.close()
+    if args.json:
+        sys.stdout.write(report.to_json() + "\n")
+        return 0
+    render_report(report, console or Console())
+    return 0
