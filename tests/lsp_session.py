@@ -1,0 +1,148 @@
+"""Drive the real flashpro server over stdio with pytest-lsp's client, as a real editor would.
+
+`start_session` launches `python -m flashpro lsp` with a clean environment (no real API key
+can leak in), initializes it with the capabilities captured from a real editor, and points
+it at the fake DeepSeek server through `initializationOptions`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from lsprotocol import types
+from lsprotocol.converters import get_converter
+from pytest_lsp import ClientServerConfig, LanguageClient
+
+CAPABILITIES_DIR = Path(__file__).parent / "client_capabilities"
+
+# Editors whose captured capabilities advertise inline completion, and the encodings they pick.
+INLINE_CLIENTS = {
+    "vscode": "vscode_v1.139.1_languageclient_11.0.0.json",  # utf-16
+    "neovim": "neovim_v0.12.4.json",  # utf-8
+}
+OTHER_CLIENTS = {
+    "neovim-0.11": "neovim_v0.11.4.json",
+    "emacs": "emacs_v30.1.json",  # utf-32
+    "vim": "vim_yegappan_lsp_9.0.json",
+}
+
+
+def load_capabilities(name: str) -> types.ClientCapabilities:
+    """Capabilities exactly as a real editor sent them."""
+    file = {**INLINE_CLIENTS, **OTHER_CLIENTS}[name]
+    data = json.loads((CAPABILITIES_DIR / file).read_text())
+    return get_converter().structure(data["capabilities"], types.ClientCapabilities)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test process environment without any DeepSeek or flashpro variables."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEEK_", "FLASHPRO_"))}
+    env.update(extra)
+    return env
+
+
+class Session:
+    """A started, initialized server plus helpers for documents and inline completion."""
+
+    def __init__(self, client: LanguageClient, result: types.InitializeResult):
+        self.client = client
+        self.result = result
+        self._versions: dict[str, int] = {}
+
+    @property
+    def encoding(self) -> str:
+        return str(self.result.capabilities.position_encoding or "utf-16")
+
+    def open(self, uri: str, text: str, language_id: str = "python") -> None:
+        self._versions[uri] = 1
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(uri=uri, language_id=language_id, version=1, text=text)
+            )
+        )
+
+    def edit(self, uri: str, start: tuple[int, int], end: tuple[int, int], text: str) -> None:
+        self._versions[uri] += 1
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=self._versions[uri]),
+                content_changes=[
+                    types.TextDocumentContentChangePartial(
+                        range=types.Range(
+                            start=types.Position(line=start[0], character=start[1]),
+                            end=types.Position(line=end[0], character=end[1]),
+                        ),
+                        text=text,
+                    )
+                ],
+            )
+        )
+
+    def inline_params(self, uri: str, line: int, character: int, invoked: bool = False) -> types.InlineCompletionParams:
+        kind = types.InlineCompletionTriggerKind.Invoked if invoked else types.InlineCompletionTriggerKind.Automatic
+        return types.InlineCompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=line, character=character),
+            context=types.InlineCompletionContext(trigger_kind=kind),
+        )
+
+    async def inline(self, uri: str, line: int, character: int, invoked: bool = False) -> list[types.InlineCompletionItem]:
+        result = await self.client.text_document_inline_completion_async(
+            self.inline_params(uri, line, character, invoked)
+        )
+        if result is None:
+            return []
+        return list(result.items if isinstance(result, types.InlineCompletionList) else result)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Poll until `predicate()` holds (messages and notifications arrive asynchronously)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError("condition not met in time")
+            await asyncio.sleep(0.02)
+
+    def messages(self, level: types.MessageType | None = None) -> list[str]:
+        return [m.message for m in self.client.messages if level is None or m.type == level]
+
+
+@asynccontextmanager
+async def start_session(
+    editor: str = "vscode",
+    *,
+    init_options: dict[str, Any] | None = None,
+    env: dict[str, str] | None = None,
+    configuration: dict[str, Any] | None = None,
+) -> AsyncIterator[Session]:
+    """Start `python -m flashpro lsp`, initialize it as `editor` would, yield a Session."""
+    config = ClientServerConfig(
+        server_command=[sys.executable, "-m", "flashpro", "lsp"],
+        server_env=env if env is not None else clean_env(),
+    )
+    client = await config.start()
+    assert isinstance(client, LanguageClient)
+    if configuration is not None:
+        client.set_configuration(configuration, section="flashpro")
+    try:
+        result = await client.initialize_session(
+            types.InitializeParams(
+                capabilities=load_capabilities(editor),
+                root_uri="file:///workspace",
+                initialization_options=init_options or {},
+            )
+        )
+        yield Session(client, result)
+        await asyncio.wait_for(client.shutdown_session(), timeout=10)
+    finally:
+        # After a failed test the server was never asked to exit: end it, or stop() waits forever.
+        process = client._server  # noqa: SLF001 - pytest-lsp exposes no public handle
+        if process is not None and process.returncode is None:
+            process.kill()
+        await client.stop()
