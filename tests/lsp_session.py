@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -48,13 +49,39 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def _plain(value: Any) -> Any:
+    """A decoded custom-notification payload (pygls objects / namedtuples) as plain dicts."""
+    if hasattr(value, "_asdict"):
+        value = value._asdict()
+    elif hasattr(value, "__dict__") and not isinstance(value, type):
+        value = vars(value)
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
 class Session:
     """A started, initialized server plus helpers for documents and inline completion."""
 
-    def __init__(self, client: LanguageClient, result: types.InitializeResult):
+    def __init__(self, client: LanguageClient, result: types.InitializeResult, ledger: Path):
         self.client = client
         self.result = result
+        self.ledger = ledger
+        self.statuses: list[Any] = []
         self._versions: dict[str, int] = {}
+
+    def spend_diagnostic(self, uri: str) -> types.Diagnostic | None:
+        """The `flashpro` spend diagnostic currently published for `uri`."""
+        found = [d for d in self.client.diagnostics.get(uri, []) if d.source == "flashpro"]
+        assert len(found) <= 1, "at most one spend diagnostic per file"
+        return found[0] if found else None
+
+    async def execute(self, command: str, *arguments: Any) -> Any:
+        return await self.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(command=command, arguments=list(arguments))
+        )
 
     @property
     def encoding(self) -> str:
@@ -120,11 +147,17 @@ async def start_session(
     init_options: dict[str, Any] | None = None,
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
+    ledger: Path | None = None,
 ) -> AsyncIterator[Session]:
-    """Start `python -m flashpro lsp`, initialize it as `editor` would, yield a Session."""
+    """Start `python -m flashpro lsp`, initialize it as `editor` would, yield a Session.
+
+    The ledger goes to `ledger`, else to a throw-away temporary file (never the user's own).
+    """
+    scratch = tempfile.TemporaryDirectory(prefix="flashpro-test-")
+    ledger_path = ledger if ledger is not None else Path(scratch.name) / "ledger.sqlite3"
     config = ClientServerConfig(
         server_command=[sys.executable, "-m", "flashpro", "lsp"],
-        server_env=env if env is not None else clean_env(),
+        server_env=env if env is not None else clean_env(FLASHPRO_LEDGER=str(ledger_path)),
     )
     client = await config.start()
     assert isinstance(client, LanguageClient)
@@ -138,11 +171,19 @@ async def start_session(
                 initialization_options=init_options or {},
             )
         )
-        yield Session(client, result)
-        await asyncio.wait_for(client.shutdown_session(), timeout=10)
+        session = Session(client, result, ledger_path)
+
+        @client.feature("flashpro/status")
+        def on_status(_client: LanguageClient, params: Any) -> None:
+            session.statuses.append(_plain(params))
+
+        yield session
+        if client._server is None or client._server.returncode is None:  # noqa: SLF001
+            await asyncio.wait_for(client.shutdown_session(), timeout=10)
     finally:
         # After a failed test the server was never asked to exit: end it, or stop() waits forever.
         process = client._server  # noqa: SLF001 - pytest-lsp exposes no public handle
         if process is not None and process.returncode is None:
             process.kill()
         await client.stop()
+        scratch.cleanup()

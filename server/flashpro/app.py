@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import uuid
+from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
+from flashpro.accounting import Accounting, Throttle, spend_line
 from flashpro.completion import CallInfo, CompletionService
 from flashpro.config import Settings, load_settings, merge_sources
 from flashpro.documents import DocumentStore, Encoding
@@ -30,8 +32,11 @@ class Frontend(Protocol):
     def show_message(self, level: str, text: str) -> None:
         """Tell the user something (level: error / warning / info)."""
 
-    def calls_changed(self, uri: str) -> None:
-        """A call for `uri` finished: spend figures may have changed."""
+    def publish_spend(self, uri: str, message: str | None, severity: str) -> None:
+        """Show (or with None, clear) the per-file spend diagnostic of `uri`."""
+
+    def send_status(self, status: dict[str, Any]) -> None:
+        """Send the `flashpro/status` notification."""
 
 
 class Flashpro:
@@ -39,6 +44,7 @@ class Flashpro:
 
     def __init__(self, frontend: Frontend, env: Mapping[str, str] | None = None):
         self.frontend = frontend
+        self.session_id = uuid.uuid4().hex
         self._env = dict(os.environ if env is None else env)
         self._init_options: Any = None
         self._workspace_config: Any = None
@@ -53,6 +59,13 @@ class Flashpro:
             gate=self.gate,
             sink=self,
         )
+        self.accounting = Accounting(
+            settings=lambda: self.settings,
+            session_id=self.session_id,
+            on_problem=lambda text: self.frontend.show_message("warning", text),
+        )
+        self._spend_refresh = Throttle(0.3, self._refresh_spend)
+        self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()
 
     # -- settings --------------------------------------------------------------------------
@@ -106,7 +119,81 @@ class Flashpro:
             usage.completion_tokens if usage else "-",
             trace.latency_total_ms,
         )
-        self.frontend.calls_changed(info.uri)
+        self.accounting.record(info)
+        self._spend_refresh.poke(info.uri)
+        self._status_refresh.poke("status")
+
+    def completion_requested(self, uri: str) -> None:
+        """A new FIM request for `uri`: earlier unanswered suggestions there were rejected."""
+        self.accounting.next_request(uri)
+        self._status_refresh.poke("status")
+
+    def completion_answered(self, uri: str, request_id: str, shown_chars: int) -> None:
+        """The FIM answer was shown (or, with nothing left after post-processing, filtered)."""
+        if shown_chars:
+            self.accounting.shown(uri, request_id, shown_chars)
+        else:
+            self.accounting.filtered(request_id)
+        self._spend_refresh.poke(uri)
+
+    def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
+        """The editor accepted all (or `partial`ly) of a suggestion."""
+        self.accounting.accepted(request_id, chars, partial)
+        for doc in self.documents:
+            self._spend_refresh.poke(doc.uri)
+        self._status_refresh.poke("status")
+
+    def document_opened(self, uri: str) -> None:
+        """Show what was already spent on a newly opened file (today / all-time windows)."""
+        if self.settings.diagnostics.window != "session":
+            self._spend_refresh.poke(uri)
+
+    def document_closed(self, uri: str) -> None:
+        """A closed document's open suggestions were not accepted."""
+        self.accounting.next_request(uri)
+        self.accounting.cache_watch.forget(uri)
+
+    # -- figures shown back ----------------------------------------------------------------
+    async def _refresh_spend(self, key: Hashable) -> None:
+        uri = str(key)
+        settings = self.settings.diagnostics
+        if self.documents.get(uri) is None:
+            return
+        if not settings.enabled:
+            self.frontend.publish_spend(uri, None, settings.severity)
+            return
+        stats = await self.accounting.file_stats(uri)
+        if stats.calls == 0:
+            self.frontend.publish_spend(uri, None, settings.severity)
+            return
+        message = spend_line(stats)
+        drop = self.accounting.drops.get(uri)
+        if drop is not None:
+            message += " · " + drop.explain()
+        self.frontend.publish_spend(uri, message, settings.severity)
+
+    async def status(self) -> dict[str, Any]:
+        """The `flashpro/status` payload: session spend, cache-hit rate, requests in flight."""
+        stats = await self.accounting.session_stats()
+        blocked = self.gate.blocked_by()
+        return {
+            "sessionCostUsd": round(stats.cost_usd, 8),
+            "sessionTokens": stats.prompt_tokens + stats.output_tokens,
+            "promptTokens": stats.prompt_tokens,
+            "cacheHitTokens": stats.cache_hit_tokens,
+            "cacheHitRatio": stats.cache_hit_ratio,
+            "calls": stats.calls,
+            "shown": stats.shown,
+            "accepted": stats.accepted + stats.partially_accepted,
+            "wastedUsd": round(stats.wasted_usd, 8),
+            "inFlight": self.completion.in_flight,
+            "state": "paused" if blocked is not None else ("busy" if self.completion.in_flight else "idle"),
+            "pausedBy": blocked.kind if blocked is not None else None,
+            "budget": "normal",
+        }
+
+    async def _refresh_status(self, _key: Hashable) -> None:
+        self.frontend.send_status(await self.status())
 
     def provider_failed(self, error: ProviderError, announce: bool) -> None:
         """A call failed: log it, and tell the user once per kind."""
@@ -136,6 +223,9 @@ class Flashpro:
                 )
 
     async def shutdown(self) -> None:
-        """Release network resources."""
+        """Flush the ledger and release network resources."""
+        await self._spend_refresh.drain()
+        await self._status_refresh.drain()
+        self.accounting.close()
         await self.provider.aclose()
 

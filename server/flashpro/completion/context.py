@@ -26,6 +26,7 @@ class FimContext:
     prompt_tokens: int
     suffix_tokens: int
     line_rest: str
+    first_line: int = 0  # the document line at which `prompt` starts
 
     @property
     def tokens(self) -> int:
@@ -105,4 +106,5 @@ def build_context(buffer: TextBuffer, cursor: Position, budget: int, suffix_budg
         line += 1
     suffix, suffix_tokens = _fit(after, suffix_budget, from_end=False)
     line_rest = tail.rstrip("\r\n")
-    return FimContext(prompt, suffix, prompt_tokens, suffix_tokens, line_rest)
+    first_line = cursor.line - prompt.count("\n")
+    return FimContext(prompt, suffix, prompt_tokens, suffix_tokens, line_rest, first_line)

@@ -26,6 +26,9 @@ __all__ = ["CallInfo", "CallSink", "CompletionService", "Suggestion"]
 
 logger = logging.getLogger(__name__)
 
+# How much of the prompt start is kept in memory to explain a later cache-hit drop.
+_HEAD_CHARS = 16_384
+
 
 @dataclass(frozen=True, slots=True)
 class Suggestion:
@@ -51,8 +54,9 @@ class CallInfo:
     error_kind: str | None = None
     outcome: str | None = None
     shown_chars: int | None = None
-    prompt_text: str | None = None
+    prompt_text: str | None = None  # stored only when the user opted in (logPrompts)
     details: dict[str, object] = field(default_factory=dict)
+    prompt_head: str = ""  # kept in memory to explain cache misses; never stored
 
 
 class CallSink(Protocol):
@@ -61,6 +65,10 @@ class CallSink(Protocol):
     def call_finished(self, info: CallInfo) -> None: ...
 
     def provider_failed(self, error: ProviderError, announce: bool) -> None: ...
+
+    def completion_requested(self, uri: str) -> None: ...
+
+    def completion_answered(self, uri: str, request_id: str, shown_chars: int) -> None: ...
 
 
 class CompletionService:
@@ -100,6 +108,7 @@ class CompletionService:
             return []
 
         self._supersede(doc.uri)
+        self._sink.completion_requested(doc.uri)
         context = build_context(
             doc.buffer,
             Position(line, column),
@@ -122,7 +131,9 @@ class CompletionService:
             if self._inflight.get(doc.uri) is task:
                 del self._inflight[doc.uri]
             self._superseded.discard(task)
-        return self._suggestions(raw, context, line, column, invoked, request_id)
+        suggestions = self._suggestions(raw, context, line, column, invoked, request_id)
+        self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
+        return suggestions
 
     def _supersede(self, uri: str) -> None:
         """Cancel the call still running for `uri`, if any."""
@@ -155,7 +166,12 @@ class CompletionService:
             trace=trace,
             status="ok",
             prompt_text=(context.prompt + "<|hole|>" + context.suffix) if settings.log_prompts else None,
-            details={"trigger": "invoked" if invoked else "automatic", "context_tokens": context.tokens},
+            details={
+                "trigger": "invoked" if invoked else "automatic",
+                "context_tokens": context.tokens,
+                "first_line": context.first_line,
+            },
+            prompt_head=context.prompt[:_HEAD_CHARS],
         )
         try:
             text = await self._provider().fim(request, trace)

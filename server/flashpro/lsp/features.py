@@ -10,11 +10,21 @@ from lsprotocol import types
 from flashpro.documents import TextChange
 from flashpro.lsp.server import FlashproLanguageServer
 
-__all__ = ["ACCEPT_COMMAND", "register"]
+__all__ = [
+    "ACCEPT_COMMAND",
+    "DID_PARTIALLY_ACCEPT",
+    "DID_SHOW",
+    "REPORT_COMMAND",
+    "register",
+]
 
 logger = logging.getLogger(__name__)
 
 ACCEPT_COMMAND = "flashpro.accept"
+REPORT_COMMAND = "flashpro.report"
+# Copilot-compatible acceptance notifications.
+DID_SHOW = "textDocument/didShowCompletion"
+DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 
 _ENCODINGS = {
     types.PositionEncodingKind.Utf8: "utf-8",
@@ -34,6 +44,36 @@ def _change(change: Any) -> TextChange:
     return TextChange(text=change.text)
 
 
+def _field(obj: Any, name: str) -> Any:
+    """A field of a decoded notification payload (pygls gives objects or dicts)."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def _item_request(item: Any) -> tuple[str, int] | None:
+    """(request id, suggestion length) from an inline item's `flashpro.accept` command."""
+    command = _field(item, "command")
+    arguments = _field(command, "arguments") if command is not None else None
+    if isinstance(arguments, (list, tuple)) and len(arguments) >= 2 and isinstance(arguments[0], str):
+        try:
+            return arguments[0], int(arguments[1])
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _workspace_path(params: types.InitializeParams) -> str | None:
+    """The workspace root as a path (first folder, else rootUri / rootPath)."""
+    from flashpro.documents import uri_to_path
+
+    if params.workspace_folders:
+        return uri_to_path(params.workspace_folders[0].uri)
+    if params.root_uri:
+        return uri_to_path(params.root_uri)
+    return params.root_path
+
+
 def register(server: FlashproLanguageServer) -> None:
     """Attach every flashpro feature to `server`."""
 
@@ -42,6 +82,7 @@ def register(server: FlashproLanguageServer) -> None:
         encoding = _ENCODINGS.get(ls.workspace.position_encoding, "utf-16")  # type: ignore[arg-type]
         ls.core.set_encoding(encoding)  # type: ignore[arg-type]
         ls.core.configure(init_options=params.initialization_options or {})
+        ls.core.accounting.workspace = _workspace_path(params)
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
@@ -61,6 +102,7 @@ def register(server: FlashproLanguageServer) -> None:
     def did_open(ls: FlashproLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
         ls.core.documents.open(item.uri, item.language_id, item.version, item.text)
+        ls.core.document_opened(item.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: FlashproLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
@@ -72,6 +114,7 @@ def register(server: FlashproLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: FlashproLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
         ls.core.documents.close(params.text_document.uri)
+        ls.core.document_closed(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
@@ -103,7 +146,33 @@ def register(server: FlashproLanguageServer) -> None:
 
     @server.command(ACCEPT_COMMAND)
     def accept(ls: FlashproLanguageServer, *args: Any) -> None:
-        logger.debug("suggestion accepted: %s", args)
+        found = _item_request({"command": {"arguments": list(args)}})
+        if found is None:
+            logger.warning("%s called with unexpected arguments: %r", ACCEPT_COMMAND, args)
+            return
+        ls.core.accepted(*found)
+
+    @server.feature(DID_SHOW)
+    def did_show(ls: FlashproLanguageServer, params: Any) -> None:
+        found = _item_request(_field(params, "item"))
+        if found is not None:
+            logger.debug("completion shown: %s", found[0])
+
+    @server.feature(DID_PARTIALLY_ACCEPT)
+    def did_partially_accept(ls: FlashproLanguageServer, params: Any) -> None:
+        found = _item_request(_field(params, "item"))
+        length = _field(params, "acceptedLength")
+        if length is None:
+            length = _field(params, "accepted_length")
+        if found is not None and isinstance(length, int):
+            ls.core.accepted(found[0], length, partial=True)
+
+    @server.command(REPORT_COMMAND)
+    async def report(ls: FlashproLanguageServer, *args: Any) -> dict[str, Any]:
+        options = args[0] if args and isinstance(args[0], dict) else {}
+        return await ls.core.accounting.report(
+            since=options.get("since"), workspace=options.get("workspace")
+        )
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FlashproLanguageServer, params: None) -> None:

@@ -20,9 +20,16 @@ from pygls.protocol.language_server import lsp_method
 from flashpro import __version__
 from flashpro.app import Flashpro
 
-__all__ = ["FlashproLanguageServer", "FlashproProtocol"]
+__all__ = ["STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
 
 logger = logging.getLogger(__name__)
+
+STATUS_NOTIFICATION = "flashpro/status"
+
+_SEVERITIES = {
+    "information": types.DiagnosticSeverity.Information,
+    "hint": types.DiagnosticSeverity.Hint,
+}
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -69,8 +76,32 @@ class FlashproLanguageServer(LanguageServer):
         kind = _MESSAGE_TYPES.get(level, types.MessageType.Info)
         self.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
-    def calls_changed(self, uri: str) -> None:
-        """Spend figures changed for `uri` (diagnostics and status refresh hook)."""
+    def publish_spend(self, uri: str, message: str | None, severity: str) -> None:
+        """Publish the one `flashpro` spend diagnostic on the first line of `uri` (or clear it)."""
+        diagnostics: list[types.Diagnostic] = []
+        doc = self.core.documents.get(uri)
+        if message is not None and doc is not None:
+            first = doc.buffer.line_content(0)
+            end = doc.buffer.to_units(doc.buffer.position(0, len(first) * 4)) if first else 0
+            diagnostics.append(
+                types.Diagnostic(
+                    range=types.Range(
+                        start=types.Position(line=0, character=0),
+                        end=types.Position(line=0, character=end),
+                    ),
+                    message=message,
+                    severity=_SEVERITIES.get(severity, types.DiagnosticSeverity.Information),
+                    source="flashpro",
+                    code="spend",
+                )
+            )
+        self.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+        )
+
+    def send_status(self, status: dict[str, Any]) -> None:
+        """The `flashpro/status` notification for status bars."""
+        self.protocol.notify(STATUS_NOTIFICATION, status)
 
     # -- helpers ---------------------------------------------------------------------------
     def run_task(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

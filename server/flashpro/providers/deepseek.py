@@ -16,6 +16,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import openai
@@ -66,6 +67,7 @@ class CallTrace:
     """What a call has produced so far; filled while streaming, read by the caller afterwards."""
 
     started: float = field(default_factory=time.monotonic)
+    started_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
     first_token_at: float | None = None
     finished_at: float | None = None
     parts: list[str] = field(default_factory=list)
