@@ -67,3 +67,9 @@ def test_beta_url_is_derived() -> None:
 def test_blank_key_counts_as_missing() -> None:
     settings, _ = load_settings({"apiKey": "   "})
     assert settings.api_key_value is None
+
+
+def test_prices_override_is_a_setting() -> None:
+    override = {"models": {"deepseek-flash": [{"from": "2027-01-01", "off_peak": {"cache_hit": 0.001, "cache_miss": 0.1, "output": 0.5}}]}}
+    settings, problems = load_settings({"prices": override})
+    assert problems == [] and settings.prices == override

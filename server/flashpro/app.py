@@ -67,6 +67,7 @@ class Flashpro:
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()
+        self.accounting.configure(self.settings)
 
     # -- settings --------------------------------------------------------------------------
     def set_encoding(self, encoding: Encoding) -> None:
@@ -94,6 +95,8 @@ class Flashpro:
             )
             self.gate.reset()
         self.documents.set_exclude(settings.exclude)
+        if hasattr(self, "accounting"):
+            self.accounting.configure(settings)
         SECRET_FILTER.key = settings.api_key_value
         for problem in problems:
             if problem not in self._reported:

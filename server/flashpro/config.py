@@ -173,6 +173,11 @@ class Settings(_Section):
     log_prompts: bool = Field(
         False, description="Store prompt text in the ledger (off by default)."
     )
+    prices: dict[str, Any] | None = Field(
+        None,
+        description="Price table entries merged over the built-in table (same shape as "
+        "flashpro/ledger/prices.json), for when DeepSeek changes prices.",
+    )
 
     @field_validator("exclude")
     @classmethod

@@ -45,11 +45,24 @@ class Accounting:
         self._ledger: Ledger | None = None
         self._ledger_key: tuple[str, bool] | None = None
         self.prices = PriceTable.load()
+        self._prices_source: dict[str, Any] | None = None
         self.acceptance = AcceptanceTracker()
         self.cache_watch = CacheWatch()
         self.drops: dict[str, CacheDrop] = {}
 
     # -- the ledger ------------------------------------------------------------------------
+    def configure(self, settings: Settings) -> None:
+        """Apply a new price override; a bad one is reported and the built-in table stays."""
+        if settings.prices == self._prices_source:
+            return
+        self._prices_source = settings.prices
+        try:
+            self.prices = PriceTable.load(settings.prices)
+        except ValueError as exc:
+            self.prices = PriceTable.load()
+            self._on_problem(f"flashpro.prices: {exc} (using the built-in price table)")
+        self.close()  # re-open with the new table
+
     @property
     def ledger(self) -> Ledger:
         """The open ledger (re-opened when its path or prompt setting changes)."""
