@@ -26,14 +26,17 @@ def test_spend_line_matches_the_documented_shape() -> None:
 def test_cache_drop_names_the_first_changed_line() -> None:
     watch = CacheWatch()
     head = "".join(f"line {i}\n" for i in range(40))
+    def line_at(index: int) -> int:  # the prompt starts at document line 10
+        return 10 + (head + "tail").count("\n", 0, index)
+
     for _ in range(4):
-        assert watch.observe("u", head + "tail", 10, 0.9) is None
+        assert watch.observe("u", head + "tail", 0.9, line_at) is None
     changed = head.replace("line 3\n", "line three\n")
-    drop = watch.observe("u", changed + "tail", 10, 0.05)
+    drop = watch.observe("u", changed + "tail", 0.05, line_at)
     assert drop is not None
     assert drop.changed_line == 13  # prompt line 3, and the prompt starts at document line 10
     assert drop.explain() == "cache hit fell to 5% (usual 90%): prompt head changed at line 14"
-    assert watch.observe("u", changed + "tail", 10, 0.85) is None  # ordinary variation is not a drop
+    assert watch.observe("u", changed + "tail", 0.85, line_at) is None  # ordinary variation is not a drop
 
 
 def test_unanswered_suggestions_become_rejected_but_acceptances_win() -> None:

@@ -54,13 +54,13 @@ async def test_ledger_outcomes_diagnostic_status_and_report(fake_deepseek: FakeD
 
         # 1: shown and accepted through the item's command.
         fake_deepseek.script_fim("def main():\n    print(helper_1(2))\n")
-        (first, *_) = await session.inline(URI, end, 0)
+        (first, *_) = await session.inline(URI, end, 0, invoked=True)
         assert first.command is not None
         await session.execute(first.command.command, *(first.command.arguments or []))
 
         # 2: shown, then partially accepted (Copilot-style notification).
         fake_deepseek.script_fim("def spare():\n    return 0\n")
-        (second, *_) = await session.inline(URI, end, 0)
+        (second, *_) = await session.inline(URI, end, 0, invoked=True)
         session.client.protocol.notify(
             "textDocument/didPartiallyAcceptCompletion",
             {"item": {"insertText": second.insert_text, "command": {"title": "", "command": "flashpro.accept", "arguments": second.command.arguments}}, "acceptedLength": 4},  # type: ignore[union-attr]
@@ -68,16 +68,16 @@ async def test_ledger_outcomes_diagnostic_status_and_report(fake_deepseek: FakeD
 
         # 3: superseded while waiting (cancelled on the wire), 4: answers and is then ignored.
         fake_deepseek.latency_s = 30
-        slow = asyncio.ensure_future(session.inline(URI, end, 0))
+        slow = asyncio.ensure_future(session.inline(URI, end, 0, invoked=True))
         await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim" and r.id > 0 and not r.done and r.delay_s)
         fake_deepseek.latency_s = 0
         fake_deepseek.script_fim("unused = 1\n")
-        ignored = await session.inline(URI, end, 0)
+        ignored = await session.inline(URI, end, 0, invoked=True)
         assert await slow == [] and ignored
 
         # 5: a further request: the ignored suggestion (4) now counts as rejected.
         fake_deepseek.script_fim("final = 2\n")
-        await session.inline(URI, end, 0)
+        await session.inline(URI, end, 0, invoked=True)
 
         await session.wait_for(lambda: session.spend_diagnostic(URI) is not None)
         await session.wait_for(lambda: any(s.get("calls") == 5 for s in session.statuses))
@@ -135,9 +135,9 @@ async def test_cache_drop_names_the_changed_line(fake_deepseek: FakeDeepSeek) ->
         session.open(URI, SOURCE)
         end = SOURCE.count("\n")
         for _ in range(4):
-            await session.inline(URI, end, 0)
+            await session.inline(URI, end, 0, invoked=True)
         session.edit(URI, (3, 0), (3, 0), "# a new comment\n")
-        await session.inline(URI, end + 1, 0)
+        await session.inline(URI, end + 1, 0, invoked=True)
         await session.wait_for(
             lambda: (d := session.spend_diagnostic(URI)) is not None and "prompt head changed" in d.message
         )
@@ -150,13 +150,13 @@ async def test_spend_diagnostic_can_be_a_hint_or_off(fake_deepseek: FakeDeepSeek
     init = {**_options(fake_deepseek), "diagnostics": {"severity": "hint"}}
     async with start_session("neovim", init_options=init) as session:
         session.open(URI, SOURCE)
-        await session.inline(URI, 3, 0)
+        await session.inline(URI, 3, 0, invoked=True)
         await session.wait_for(lambda: session.spend_diagnostic(URI) is not None)
         assert session.spend_diagnostic(URI).severity == types.DiagnosticSeverity.Hint  # type: ignore[union-attr]
         session.client.set_configuration({"diagnostics": {"enabled": False}}, section="flashpro")
         session.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         await asyncio.sleep(0.3)
-        await session.inline(URI, 3, 0)
+        await session.inline(URI, 3, 0, invoked=True)
         await session.wait_for(lambda: session.spend_diagnostic(URI) is None)
 
 
@@ -165,7 +165,7 @@ async def test_rows_survive_kill_9(fake_deepseek: FakeDeepSeek, tmp_path: Path) 
     async with start_session("vscode", init_options=_options(fake_deepseek), ledger=ledger) as session:
         session.open(URI, SOURCE)
         for _ in range(3):
-            await session.inline(URI, 10, 0)
+            await session.inline(URI, 10, 0, invoked=True)
         # The diagnostic is computed from committed rows: once it shows 3 completions, they are on disk.
         await session.wait_for(
             lambda: (d := session.spend_diagnostic(URI)) is not None and "/3 completions" in d.message

@@ -11,6 +11,7 @@ from tests.fakes import FakeDeepSeek
 from tests.lsp_session import INLINE_CLIENTS, Session, start_session
 
 URI = "file:///workspace/calc.py"
+HEADER = "# path: calc.py\n"  # the prompt names the file, relative to the workspace root
 
 
 def options(fake: FakeDeepSeek, **completion: object) -> dict[str, object]:
@@ -45,7 +46,7 @@ async def test_completion_is_inserted_at_the_cursor(fake_deepseek: FakeDeepSeek,
         )
         assert items[0].command is not None and items[0].command.command == "flashpro.accept"
         (request,) = fake_deepseek.requests_to("fim")
-        assert request.body["prompt"] == "def add(a, b):\n    "
+        assert request.body["prompt"] == HEADER + "def add(a, b):\n    "
         assert request.body["suffix"] == "\n\nprint(add(1, 2))\n"
         assert request.body["model"] == "deepseek-v4-flash"
         assert request.body["stream"] is True
@@ -105,7 +106,7 @@ async def test_a_newer_request_supersedes_the_older_one_on_the_wire(fake_deepsee
         assert [item.insert_text for item in second]
         old, new = fake_deepseek.requests_to("fim")
         assert old.disconnected and not old.finished
-        assert new.finished and new.body["prompt"] == "x = 1\ny"
+        assert new.finished and new.body["prompt"] == HEADER + "x = 1\ny"
 
 
 async def test_missing_key_is_reported_once_and_nothing_is_sent(fake_deepseek: FakeDeepSeek, editor: str) -> None:
@@ -183,7 +184,7 @@ async def test_positions_follow_the_negotiated_encoding(fake_deepseek: FakeDeepS
         assert items and items[0].range is not None
         assert items[0].range.start.character == units + {"utf-16": 1, "utf-8": 2, "utf-32": 1}[encoding]
         (request,) = fake_deepseek.requests_to("fim")
-        assert request.body["prompt"] == "s = '😀éü' + "
+        assert request.body["prompt"] == HEADER + "s = '😀éü' + "
         assert request.body["suffix"] == "\nt = 2\n"
 
 
@@ -194,9 +195,9 @@ async def test_incremental_edits_build_the_same_text_as_the_editor(fake_deepseek
         session.edit(URI, (2, 0), (2, 0), "\ndef g():\n    ")  # insert lines
         session.edit(URI, (0, 4), (0, 5), "h")  # rename f -> h
         session.edit(URI, (1, 12), (3, 0), "\n")  # delete across lines
-        await session.inline(URI, 2, 0)
+        await session.inline(URI, 2, 0, invoked=True)  # in front of code: only an explicit request asks
         (request,) = fake_deepseek.requests_to("fim")
-        assert request.body["prompt"] + request.body["suffix"] == "def h():\n    return 1\ndef g():\n    "
+        assert request.body["prompt"] + request.body["suffix"] == HEADER + "def h():\n    return 1\ndef g():\n    "
 
 
 async def test_five_megabyte_file_still_answers(fake_deepseek: FakeDeepSeek) -> None:
@@ -247,3 +248,28 @@ async def test_configuration_is_pulled_and_reread_on_change(fake_deepseek: FakeD
         session.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
         await asyncio.sleep(0.3)
         assert await session.inline(URI, 1, 0)
+
+
+async def test_typing_through_a_suggestion_costs_no_tokens(fake_deepseek: FakeDeepSeek) -> None:
+    fake_deepseek.script_fim("return a + b\n")
+    async with start_session("vscode", init_options=options(fake_deepseek)) as session:
+        session.open(URI, "def add(a, b):\n    \n")
+        (item,) = await session.inline(URI, 1, 4)
+        assert item.insert_text == "return a + b"
+        for i, char in enumerate("ret"):
+            session.edit(URI, (1, 4 + i), (1, 4 + i), char)
+            (again,) = await session.inline(URI, 1, 5 + i)
+            assert again.insert_text == "return a + b"[i + 1 :]
+        assert len(fake_deepseek.requests_to("fim")) == 1  # the type-through answers cost nothing
+        session.edit(URI, (1, 7), (1, 7), "x")  # diverges from the suggestion: a new request
+        await session.inline(URI, 1, 8)
+        assert len(fake_deepseek.requests_to("fim")) == 2
+
+
+async def test_automatic_requests_skip_places_unlikely_to_be_accepted(fake_deepseek: FakeDeepSeek) -> None:
+    async with start_session("vscode", init_options=options(fake_deepseek)) as session:
+        session.open(URI, "value = compute(x)\n")
+        assert await session.inline(URI, 0, 10) == []  # a word character right after the cursor
+        assert await session.inline(URI, 0, 0) == []  # in front of existing code
+        assert fake_deepseek.requests_to("fim") == []
+        assert await session.inline(URI, 0, 10, invoked=True)  # an explicit request always asks

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from flashpro.accounting import Accounting, Throttle, spend_line
 from flashpro.completion import CallInfo, CompletionService
 from flashpro.config import Settings, load_settings, merge_sources
-from flashpro.documents import DocumentStore, Encoding
+from flashpro.documents import DocumentStore, Encoding, TextChange
 from flashpro.logs import SECRET_FILTER
 from flashpro.providers import DeepSeekProvider, MissingKey, ProviderError, redact
 from flashpro.providers.gate import ErrorGate
@@ -139,6 +139,10 @@ class Flashpro:
             self.accounting.filtered(request_id)
         self._spend_refresh.poke(uri)
 
+    def completion_reused(self, uri: str, request_id: str) -> None:
+        """A suggestion was answered from the local cache (type-through): zero tokens."""
+        self.accounting.next_request(uri, keep=request_id)
+
     def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
         """The editor accepted all (or `partial`ly) of a suggestion."""
         self.accounting.accepted(request_id, chars, partial)
@@ -146,13 +150,30 @@ class Flashpro:
             self._spend_refresh.poke(doc.uri)
         self._status_refresh.poke("status")
 
-    def document_opened(self, uri: str) -> None:
-        """Show what was already spent on a newly opened file (today / all-time windows)."""
-        if self.settings.diagnostics.window != "session":
-            self._spend_refresh.poke(uri)
+    # -- documents -------------------------------------------------------------------------
+    def set_workspace(self, root: str | None) -> None:
+        """The workspace root: recorded in the ledger, and the base of file labels in prompts."""
+        self.accounting.workspace = root
+        self.completion.set_roots([root] if root else [])
 
-    def document_closed(self, uri: str) -> None:
-        """A closed document's open suggestions were not accepted."""
+    def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
+        doc = self.documents.open(uri, language_id, version, text)
+        self.completion.opened(doc)
+        if self.settings.diagnostics.window != "session":
+            self._spend_refresh.poke(uri)  # show what was already spent on this file
+
+    def change_document(self, uri: str, version: int, changes: list[TextChange]) -> bool:
+        """Apply edits; False when the document is not open."""
+        doc = self.documents.change(uri, version, changes)
+        if doc is None:
+            return False
+        self.completion.edited(doc, [c.start[0] if c.start else 0 for c in changes])
+        return True
+
+    def close_document(self, uri: str) -> None:
+        """Forget a document; its open suggestions were not accepted."""
+        self.documents.close(uri)
+        self.completion.closed(uri)
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
 

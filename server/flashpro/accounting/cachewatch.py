@@ -8,6 +8,7 @@ level, the first byte where its prompt differs from the previous prompt names th
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from statistics import median
 
@@ -24,19 +25,21 @@ class CacheDrop:
     ratio: float
     usual: float
     changed_line: int | None
+    changed_in_extra: bool = False
 
     def explain(self) -> str:
         """`cache hit fell to 12% (usual 85%): prompt head changed at line 3`."""
         text = f"cache hit fell to {self.ratio * 100:.0f}% (usual {self.usual * 100:.0f}%)"
         if self.changed_line is not None:
             text += f": prompt head changed at line {self.changed_line + 1}"
+        elif self.changed_in_extra:
+            text += ": the extra context from other files changed"
         return text
 
 
 @dataclass(slots=True)
 class _FileState:
     prompt: str = ""
-    first_line: int = 0
     ratios: deque[float] | None = None
 
 
@@ -46,10 +49,16 @@ class CacheWatch:
     def __init__(self) -> None:
         self._files: dict[str, _FileState] = {}
 
-    def observe(self, uri: str, prompt: str, first_line: int, hit_ratio: float | None) -> CacheDrop | None:
+    def observe(
+        self,
+        uri: str,
+        prompt: str,
+        hit_ratio: float | None,
+        line_at: Callable[[int], int | None] | None = None,
+    ) -> CacheDrop | None:
         """Record one call; returns a `CacheDrop` when this call's hit ratio fell well below usual.
 
-        `first_line` is the document line at which `prompt` starts.
+        `line_at` maps an offset in `prompt` to its document line (None inside extra context).
         """
         state = self._files.setdefault(uri, _FileState(ratios=deque(maxlen=_HISTORY)))
         assert state.ratios is not None
@@ -58,9 +67,9 @@ class CacheWatch:
             if len(state.ratios) >= 3:
                 usual = median(state.ratios)
                 if hit_ratio < usual - _DROP:
-                    drop = CacheDrop(hit_ratio, usual, self._changed_line(state, prompt, first_line))
+                    drop = self._explain(state.prompt, prompt, hit_ratio, usual, line_at)
             state.ratios.append(hit_ratio)
-        state.prompt, state.first_line = prompt, first_line
+        state.prompt = prompt
         return drop
 
     def forget(self, uri: str) -> None:
@@ -68,13 +77,13 @@ class CacheWatch:
         self._files.pop(uri, None)
 
     @staticmethod
-    def _changed_line(state: _FileState, prompt: str, first_line: int) -> int | None:
-        """Document line of the first difference between the previous prompt and this one."""
-        old = state.prompt
+    def _explain(
+        old: str, new: str, ratio: float, usual: float, line_at: Callable[[int], int | None] | None
+    ) -> CacheDrop:
+        """Locate the first difference between the previous prompt and this one."""
         if not old:
-            return None
-        if first_line != state.first_line:
-            return min(first_line, state.first_line)
-        limit = min(len(old), len(prompt))
-        index = next((i for i in range(limit) if old[i] != prompt[i]), limit)
-        return first_line + prompt.count("\n", 0, index)
+            return CacheDrop(ratio, usual, None)
+        limit = min(len(old), len(new))
+        index = next((i for i in range(limit) if old[i] != new[i]), limit)
+        line = line_at(index) if line_at is not None else new.count("\n", 0, index)
+        return CacheDrop(ratio, usual, line, changed_in_extra=line is None)

@@ -118,10 +118,7 @@ class Accounting:
         prompt = info.prompt_head
         if info.kind != "fim" or trace.usage is None or not prompt:
             return None
-        first_line = info.details.get("first_line")
-        drop = self.cache_watch.observe(
-            info.uri, prompt, first_line if isinstance(first_line, int) else 0, trace.usage.cache_hit_ratio
-        )
+        drop = self.cache_watch.observe(info.uri, prompt, trace.usage.cache_hit_ratio, info.line_at)
         if drop is not None:
             self.drops[info.uri] = drop
         elif trace.usage.cache_hit_ratio is not None and info.uri in self.drops:

@@ -283,7 +283,7 @@ class ExtraContext:
         doc = tracked.doc
         if tracked.version != doc.version or tracked.texts is None:
             tracked.version, tracked.texts = doc.version, {}
-        label = self._label(uri) + (f":{start + 1}" if kind == "region" else "")
+        label = self.label(uri) + (f":{start + 1}" if kind == "region" else "")
         cached = tracked.texts.get((kind, start, style[0]))
         if cached is None:
             cached = self._text(doc, kind, start, label, style)
@@ -320,7 +320,7 @@ class ExtraContext:
             return "", 0
         return text, count(render_snippet(Snippet(doc.uri, label, text), style))
 
-    def _label(self, uri: str) -> str:
+    def label(self, uri: str) -> str:
         """The document's path relative to a workspace root, else its last two path parts."""
         path = uri_to_path(uri)
         for root in self._roots:

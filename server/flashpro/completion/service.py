@@ -1,22 +1,39 @@
-"""Inline completion: from (document, cursor, trigger) to suggestions, one FIM call at a time.
+"""Inline completion: from (document, cursor, trigger) to suggestions, spending as little as possible.
 
-At most one request is in flight per document: a newer request for the same document cancels
-the older one's HTTP call (the older request then answers with no items, and the call is
-recorded as superseded). Cancelling the request itself (`$/cancelRequest`) cancels the call
-the same way. Every call, whatever its end, is reported to `CallSink.call_finished`.
+For each request, in order:
+
+1. **Type-through** — if the user has typed the start of a suggestion shown earlier (or asks
+   again at the same place), the rest of it is answered from the local cache: zero tokens.
+   Invoked (explicit) requests skip this and ask afresh.
+2. **Worth asking?** — automatic triggers skip places a suggestion is very unlikely to be
+   accepted (`trigger.should_request`), then wait an adaptive debounce (typing rhythm and
+   observed latency); a newer request for the document during the wait ends this one.
+3. **One call per document** — a newer request cancels the older one's HTTP call (the older
+   request answers with no items and its call is recorded as superseded); `$/cancelRequest`
+   cancels the call the same way.
+4. **Cache-aware prompt** — `layout.build_layout` with the previous window start of the same
+   document as anchor, extra context from other open files (`extra.ExtraContext`), and stop
+   sequences chosen for a single- or multi-line answer.
+
+Every call, whatever its end, is reported to `CallSink.call_finished`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from flashpro.completion.context import FimContext, build_context
+from flashpro.completion.context import FimContext
+from flashpro.completion.extra import ExtraContext
+from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
+from flashpro.completion.reuse import SuggestionCache, text_before
+from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
 from flashpro.config import Settings
 from flashpro.documents import Document, Position
 from flashpro.providers import CallTrace, DeepSeekProvider, FimRequest, ProviderError
@@ -28,6 +45,8 @@ logger = logging.getLogger(__name__)
 
 # How much of the prompt start is kept in memory to explain a later cache-hit drop.
 _HEAD_CHARS = 16_384
+# Lines at the top of a file searched for imports (they pick the extra context first).
+_IMPORT_LINES = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +76,7 @@ class CallInfo:
     prompt_text: str | None = None  # stored only when the user opted in (logPrompts)
     details: dict[str, object] = field(default_factory=dict)
     prompt_head: str = ""  # kept in memory to explain cache misses; never stored
+    line_at: Callable[[int], int | None] | None = None  # prompt offset -> document line
 
 
 class CallSink(Protocol):
@@ -70,6 +90,8 @@ class CallSink(Protocol):
 
     def completion_answered(self, uri: str, request_id: str, shown_chars: int) -> None: ...
 
+    def completion_reused(self, uri: str, request_id: str) -> None: ...
+
 
 class CompletionService:
     """Answers inline completion requests with V4 Flash FIM."""
@@ -80,19 +102,49 @@ class CompletionService:
         provider: Callable[[], DeepSeekProvider],
         gate: ErrorGate,
         sink: CallSink,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self._settings = settings
         self._provider = provider
         self._gate = gate
         self._sink = sink
+        self._clock = clock
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self._superseded: set[asyncio.Task[str]] = set()
+        self._generation: dict[str, int] = {}
+        self._layouts: dict[str, Layout] = {}
+        self.reuse = SuggestionCache()
+        self.rhythm = TypingRhythm()
+        self.extra = ExtraContext()
 
     @property
     def in_flight(self) -> int:
         """Number of FIM calls currently waiting on the API."""
         return sum(1 for task in self._inflight.values() if not task.done())
 
+    # -- document events -------------------------------------------------------------------
+    def set_roots(self, roots: list[str]) -> None:
+        """Workspace roots, for the relative paths that label files in prompts."""
+        self.extra = ExtraContext(roots=roots)
+
+    def opened(self, doc: Document) -> None:
+        self.extra.opened(doc)
+
+    def edited(self, doc: Document, lines: list[int]) -> None:
+        """Content changed at `lines`: a keystroke for the rhythm, a region for extra context."""
+        self.rhythm.keystroke(doc.uri, self._clock())
+        for line in lines:
+            self.extra.edited(doc, line)
+
+    def closed(self, uri: str) -> None:
+        self.extra.closed(uri)
+        self.reuse.forget(uri)
+        self.rhythm.forget(uri)
+        self._layouts.pop(uri, None)
+        self._generation.pop(uri, None)
+        self._supersede(uri)
+
+    # -- requests --------------------------------------------------------------------------
     async def complete(self, doc: Document, line: int, column: int, invoked: bool) -> list[Suggestion]:
         """Suggestions for the cursor at (line, column); [] when none is worth showing."""
         settings = self._settings()
@@ -104,19 +156,40 @@ class CompletionService:
         if len(doc.buffer) > settings.completion.max_file_size:
             logger.info("no completion for %s: larger than completion.maxFileSize", doc.uri)
             return []
+        generation = self._generation.get(doc.uri, 0) + 1
+        self._generation[doc.uri] = generation
+        self._supersede(doc.uri)
+
+        cursor = Position(line, column)
+        content = doc.buffer.line_content(line)
+        line_before, line_rest = content[:column], content[column:]
+        prefix = text_before(doc.buffer, cursor)
+        # An explicit (invoked) request asks for a fresh answer; automatic ones reuse what was shown.
+        hit = None if invoked else self.reuse.lookup(doc.uri, prefix, line_rest)
+        if hit is not None and hit.text_remaining.strip():
+            self._sink.completion_reused(doc.uri, hit.request_id)
+            return [Suggestion(hit.text_remaining, line, column, hit.request_id)]
+
+        if not invoked:
+            worth, reason = should_request(line_before, line_rest, doc.language_id)
+            if not worth:
+                logger.debug("no request at %s:%d:%d (%s)", doc.uri, line, column, reason)
+                return []
         if self._gate.blocked_by() is not None:
             return []
+        if not invoked:
+            await asyncio.sleep(self.rhythm.delay(doc.uri))
+            if self._generation.get(doc.uri) != generation:
+                return []  # a newer request for this document took over while we waited
 
-        self._supersede(doc.uri)
         self._sink.completion_requested(doc.uri)
-        context = build_context(
-            doc.buffer,
-            Position(line, column),
-            settings.completion.context_tokens,
-            settings.completion.suffix_tokens,
-        )
+        next_line = doc.buffer.line_content(line + 1) if line + 1 < doc.buffer.line_count else ""
+        layout = self._layout(doc, cursor, settings)
+        stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
         request_id = uuid.uuid4().hex
-        task = asyncio.ensure_future(self._call(doc.uri, context, invoked, request_id, settings))
+        task = asyncio.ensure_future(
+            self._call(doc.uri, layout, stop, invoked, request_id, settings)
+        )
         self._inflight[doc.uri] = task
         try:
             raw = await task
@@ -131,9 +204,33 @@ class CompletionService:
             if self._inflight.get(doc.uri) is task:
                 del self._inflight[doc.uri]
             self._superseded.discard(task)
-        suggestions = self._suggestions(raw, context, line, column, invoked, request_id)
+        suggestions = self._suggestions(raw, layout.context, line, column, invoked, request_id)
+        if suggestions:
+            self.reuse.remember(doc.uri, prefix, line_rest, suggestions[0].text, request_id)
         self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
+
+    def _layout(self, doc: Document, cursor: Position, settings: Settings) -> Layout:
+        """The cache-aware prompt for `cursor`, anchored on this document's previous window."""
+        completion = settings.completion
+        budget = completion.context_tokens
+        suffix_budget = completion.suffix_tokens
+        head = "".join(doc.buffer.lines(0, _IMPORT_LINES))
+        extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
+        snippets = self.extra.select(doc.uri, head, extra_budget)
+        previous = self._layouts.get(doc.uri)
+        layout = build_layout(
+            doc.buffer,
+            cursor,
+            budget,
+            suffix_budget,
+            snippets,
+            anchor=previous.window_start if previous is not None else NO_ANCHOR,
+            language_id=doc.language_id,
+            label=self.extra.label(doc.uri),
+        )
+        self._layouts[doc.uri] = layout
+        return layout
 
     def _supersede(self, uri: str) -> None:
         """Cancel the call still running for `uri`, if any."""
@@ -143,11 +240,17 @@ class CompletionService:
             task.cancel()
 
     async def _call(
-        self, uri: str, context: FimContext, invoked: bool, request_id: str, settings: Settings
+        self,
+        uri: str,
+        layout: Layout,
+        stop: list[str],
+        invoked: bool,
+        request_id: str,
+        settings: Settings,
     ) -> str:
         """One FIM call; reports it to the sink however it ends."""
         completion = settings.completion
-        stop = ["\n"] if context.line_rest.strip() else []
+        context = layout.context
         request = FimRequest(
             model=settings.models.flash,
             prompt=context.prompt,
@@ -169,9 +272,11 @@ class CompletionService:
             details={
                 "trigger": "invoked" if invoked else "automatic",
                 "context_tokens": context.tokens,
-                "first_line": context.first_line,
+                "head_chars": layout.head_chars,
+                "snippets": layout.snippets,
             },
             prompt_head=context.prompt[:_HEAD_CHARS],
+            line_at=layout.line_at,
         )
         try:
             text = await self._provider().fim(request, trace)
@@ -187,6 +292,7 @@ class CompletionService:
         finally:
             self._sink.call_finished(info)
         self._gate.succeeded()
+        self.rhythm.observe_latency(trace.latency_total_ms / 1000.0)
         return text
 
     @staticmethod

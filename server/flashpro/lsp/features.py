@@ -82,7 +82,7 @@ def register(server: FlashproLanguageServer) -> None:
         encoding = _ENCODINGS.get(ls.workspace.position_encoding, "utf-16")  # type: ignore[arg-type]
         ls.core.set_encoding(encoding)  # type: ignore[arg-type]
         ls.core.configure(init_options=params.initialization_options or {})
-        ls.core.accounting.workspace = _workspace_path(params)
+        ls.core.set_workspace(_workspace_path(params))
 
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
@@ -101,20 +101,18 @@ def register(server: FlashproLanguageServer) -> None:
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: FlashproLanguageServer, params: types.DidOpenTextDocumentParams) -> None:
         item = params.text_document
-        ls.core.documents.open(item.uri, item.language_id, item.version, item.text)
-        ls.core.document_opened(item.uri)
+        ls.core.open_document(item.uri, item.language_id, item.version, item.text)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: FlashproLanguageServer, params: types.DidChangeTextDocumentParams) -> None:
         doc = params.text_document
         changes = [_change(change) for change in params.content_changes]
-        if ls.core.documents.change(doc.uri, doc.version, changes) is None:
+        if not ls.core.change_document(doc.uri, doc.version, changes):
             logger.warning("didChange for a document that is not open: %s", doc.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
     def did_close(ls: FlashproLanguageServer, params: types.DidCloseTextDocumentParams) -> None:
-        ls.core.documents.close(params.text_document.uri)
-        ls.core.document_closed(params.text_document.uri)
+        ls.core.close_document(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_INLINE_COMPLETION, types.InlineCompletionOptions())
     async def inline_completion(
