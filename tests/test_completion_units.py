@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from flashpro.completion.context import build_context
 from flashpro.completion.postprocess import strip_line_overlap, strip_suffix_overlap, tidy
-from flashpro.documents import Position, TextBuffer, is_excluded, looks_secret
+from flashpro.documents import is_excluded, looks_secret
 from flashpro.providers import AuthFailed, InsufficientBalance, MissingKey, RateLimited, Unavailable
 from flashpro.providers.gate import ErrorGate
-from flashpro.tokens import count
 
 
 def test_overlap_with_the_rest_of_the_line_is_stripped() -> None:
@@ -21,19 +19,6 @@ def test_repeated_following_lines_are_dropped() -> None:
     after = "\n    return total\n"
     assert strip_line_overlap("\n    total += 1\n    return total", after) == "\n    total += 1"
     assert tidy("   \n\n", "", "") == ""
-
-
-def test_context_fits_its_budget_and_keeps_the_lines_nearest_the_cursor() -> None:
-    text = "".join(f"line_{i} = compute({i}, {i * 7})\n" for i in range(3000))
-    buf = TextBuffer(text)
-    ctx = build_context(buf, Position(1500, 4), budget=400, suffix_budget=100)
-    assert ctx.prompt_tokens <= 300
-    assert ctx.suffix_tokens <= 100
-    assert ctx.prompt_tokens == count(ctx.prompt)
-    assert ctx.suffix_tokens == count(ctx.suffix)
-    assert ctx.prompt.endswith("line_1499 = compute(1499, 10493)\nline")
-    assert ctx.suffix.startswith("_1500 = compute(1500, 10500)\n")
-    assert ctx.line_rest == "_1500 = compute(1500, 10500)"
 
 
 def test_secret_paths_and_contents_are_recognised() -> None:
@@ -81,10 +66,3 @@ def test_gate_pauses_and_announces_each_kind_once() -> None:
     assert gate.blocked_by() is None
     assert gate.observe(MissingKey("none")) is True
 
-
-def test_one_huge_line_is_cut_by_characters() -> None:
-    buf = TextBuffer("var a=1;" * 50_000)
-    ctx = build_context(buf, Position(0, 200_000), budget=256, suffix_budget=64)
-    assert 0 < ctx.prompt_tokens <= 192
-    assert 0 < ctx.suffix_tokens <= 64
-    assert ctx.prompt.endswith("var a=1;")

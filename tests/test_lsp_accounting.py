@@ -180,3 +180,41 @@ async def test_rows_survive_kill_9(fake_deepseek: FakeDeepSeek, tmp_path: Path) 
     conn = sqlite3.connect(ledger)
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+async def test_spending_caps_degrade_in_stages_and_say_so_once(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger.sqlite3"
+    async with start_session("vscode", init_options=_options(fake_deepseek), ledger=ledger) as session:
+        session.open(URI, SOURCE)
+        end = SOURCE.count("\n")
+        await session.inline(URI, end, 0, invoked=True)
+        await session.wait_for(lambda: session.spend_diagnostic(URI) is not None)
+        (first,) = _rows(ledger)
+        spent = first["cost_usd"]
+        assert spent > 0
+
+        # Today's spend is now 92% of the daily cap: automatic completion stops, invoked still works.
+        session.client.set_configuration({"budget": {"dayUsd": spent / 0.92}}, section="flashpro")
+        session.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        await asyncio.sleep(0.3)
+        fake_deepseek.script_fim("x = 1\n")
+        assert await session.inline(URI, end - 1, 0) == []  # (not a place answered from the cache)
+        assert len(fake_deepseek.requests_to("fim")) == 1
+        await session.wait_for(lambda: any("automatic completion is off" in m for m in session.messages()))
+        assert await session.inline(URI, end, 0, invoked=True)
+        assert len(fake_deepseek.requests_to("fim")) == 2
+
+        # Over the cap: nothing more is sent, announced once, shown in the status and diagnostic.
+        session.client.set_configuration({"budget": {"dayUsd": spent}}, section="flashpro")
+        session.client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings=None))
+        await asyncio.sleep(0.3)
+        for _ in range(3):
+            assert await session.inline(URI, end, 0, invoked=True) == []
+        assert len(fake_deepseek.requests_to("fim")) == 2
+        stopped = [m for m in session.messages() if "reached" in m]
+        assert len(stopped) == 1 and "no more API calls" in stopped[0]
+        await session.wait_for(lambda: any(s.get("budget") == "stopped" for s in session.statuses))
+        await session.wait_for(
+            lambda: (d := session.spend_diagnostic(URI)) is not None and "budget: stopped" in d.message
+        )
+    assert len(_rows(ledger)) == 2

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import os
 import uuid
+from datetime import UTC, datetime
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from flashpro.accounting import Accounting, Throttle, spend_line
 from flashpro.completion import CallInfo, CompletionService
+from flashpro.completion.budget import BudgetCaps, BudgetPolicy, Limits, Stage, StageTracker
 from flashpro.config import Settings, load_settings, merge_sources
 from flashpro.documents import DocumentStore, Encoding, TextChange
 from flashpro.logs import SECRET_FILTER
@@ -58,7 +60,9 @@ class Flashpro:
             provider=lambda: self.provider,
             gate=self.gate,
             sink=self,
+            limits=self.budget_limits,
         )
+        self._budget = StageTracker(BudgetPolicy(BudgetCaps()))
         self.accounting = Accounting(
             settings=lambda: self.settings,
             session_id=self.session_id,
@@ -177,6 +181,28 @@ class Flashpro:
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
 
+    # -- budgets ---------------------------------------------------------------------------
+    def budget_limits(self, uri: str, invoked: bool = False) -> Limits:
+        """What a request for `uri` may spend now; announces each stage change once a day."""
+        caps = self.settings.budget
+        policy = BudgetPolicy(BudgetCaps(caps.day_usd, caps.file_usd, caps.request_tokens))
+        completion = self.settings.completion
+        if caps.day_usd is None and caps.file_usd is None:
+            stage, cause = Stage.NORMAL, None
+        else:
+            day, file = self.accounting.spend_today(uri)
+            stage = policy.stage(day, file)
+            cause = policy.fraction(day, file)[1]
+        self._budget.policy = policy  # the caps follow the settings
+        message = self._budget.update(datetime.now(UTC).date().isoformat(), stage, cause)
+        if message is not None:
+            logger.warning("%s", message)
+            self.frontend.show_message("warning", message)
+            self._status_refresh.poke("status")
+            self._spend_refresh.poke(uri)
+        output = completion.invoked_max_output_tokens if invoked else completion.max_output_tokens
+        return policy.limits(stage, completion.context_tokens, output)
+
     # -- figures shown back ----------------------------------------------------------------
     async def _refresh_spend(self, key: Hashable) -> None:
         uri = str(key)
@@ -191,6 +217,8 @@ class Flashpro:
             self.frontend.publish_spend(uri, None, settings.severity)
             return
         message = spend_line(stats)
+        if self._budget.stage is not Stage.NORMAL:
+            message += f" · budget: {self._budget.stage.name.lower().replace('_', ' ')}"
         drop = self.accounting.drops.get(uri)
         if drop is not None:
             message += " · " + drop.explain()
@@ -213,7 +241,7 @@ class Flashpro:
             "inFlight": self.completion.in_flight,
             "state": "paused" if blocked is not None else ("busy" if self.completion.in_flight else "idle"),
             "pausedBy": blocked.kind if blocked is not None else None,
-            "budget": "normal",
+            "budget": self._budget.stage.name.lower(),
         }
 
     async def _refresh_status(self, _key: Hashable) -> None:

@@ -23,6 +23,7 @@ from pydantic.alias_generators import to_camel
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "BudgetSettings",
     "DEFAULT_EXCLUDE",
     "CompletionSettings",
     "DiagnosticsSettings",
@@ -138,6 +139,20 @@ class DiagnosticsSettings(_Section):
     )
 
 
+class BudgetSettings(_Section):
+    """Spending caps; as one nears, flashpro degrades in stages (see the README)."""
+
+    day_usd: float | None = Field(
+        None, gt=0, description="USD per UTC day across all files (unset: no cap)."
+    )
+    file_usd: float | None = Field(
+        None, gt=0, description="USD per UTC day for any one file (unset: no cap)."
+    )
+    request_tokens: int | None = Field(
+        None, ge=64, description="Tokens per request, context and output together (unset: no cap)."
+    )
+
+
 class Settings(_Section):
     """The whole `flashpro` settings section."""
 
@@ -154,6 +169,7 @@ class Settings(_Section):
     models: ModelSettings = Field(default_factory=ModelSettings)  # type: ignore[arg-type]
     completion: CompletionSettings = Field(default_factory=CompletionSettings)  # type: ignore[arg-type]
     diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)  # type: ignore[arg-type]
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
     request_timeout: float = Field(
         120.0,
         gt=0,

@@ -26,6 +26,11 @@ from flashpro.ledger.report import parse_since
 
 __all__ = ["Accounting"]
 
+
+def _day_key(when: datetime) -> str:
+    """The UTC date of `when`, the period of the daily caps."""
+    return when.astimezone(UTC).date().isoformat()
+
 logger = logging.getLogger(__name__)
 
 
@@ -49,6 +54,7 @@ class Accounting:
         self.acceptance = AcceptanceTracker()
         self.cache_watch = CacheWatch()
         self.drops: dict[str, CacheDrop] = {}
+        self._today: tuple[str, float, dict[str, float]] | None = None
 
     # -- the ledger ------------------------------------------------------------------------
     def configure(self, settings: Settings) -> None:
@@ -115,6 +121,10 @@ class Accounting:
             prompt_text=info.prompt_text,
         )
         self.ledger.record(record)
+        if record.cost_usd and self._today is not None and self._today[0] == _day_key(record.time_utc):
+            _, total, files = self._today
+            files[info.uri] = files.get(info.uri, 0.0) + record.cost_usd
+            self._today = (self._today[0], total + record.cost_usd, files)
         prompt = info.prompt_head
         if info.kind != "fim" or trace.usage is None or not prompt:
             return None
@@ -145,6 +155,18 @@ class Accounting:
         """A new completion request for `uri`: unanswered suggestions there were rejected."""
         for request_id in self.acceptance.superseded_by_next(uri, keep):
             self.ledger.set_outcome(request_id, "rejected")
+
+    def spend_today(self, uri: str) -> tuple[float, float]:
+        """USD spent today (UTC) in all files and in `uri`: counted in memory after one read."""
+        key = _day_key(datetime.now(UTC))
+        if self._today is None or self._today[0] != key:
+            ledger = self.ledger
+            ledger.flush()
+            since = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            report = ledger.report(since=since)
+            files = {str(group.key): group.stats.cost_usd for group in report.by_file if group.key}
+            self._today = (key, report.total.cost_usd, files)
+        return self._today[1], self._today[2].get(uri, 0.0)
 
     # -- reading ---------------------------------------------------------------------------
     def _window(self) -> dict[str, Any]:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flashpro.completion.context import FimContext, build_context
+from flashpro.completion.context import FimContext
+from flashpro.completion.layout import Layout, build_layout
 from flashpro.completion.service import CallInfo, CallSink, CompletionService, Suggestion
 
-__all__ = ["CallInfo", "CallSink", "CompletionService", "FimContext", "Suggestion", "build_context"]
+__all__ = [
+    "CallInfo",
+    "CallSink",
+    "CompletionService",
+    "FimContext",
+    "Layout",
+    "Suggestion",
+    "build_layout",
+]

@@ -148,7 +148,7 @@ class StageTracker:
     """Remembers the current stage and announces each change at most once per period."""
 
     def __init__(self, policy: BudgetPolicy):
-        self._policy = policy
+        self.policy = policy
         self._stage = Stage.NORMAL
         self._period: str | None = None
         self._announced: set[tuple[Stage, bool]] = set()
@@ -164,7 +164,7 @@ class StageTracker:
         if period != self._period:
             self._period, self._announced = period, set()
         old, self._stage = self._stage, stage
-        message = self._policy.transition(old, stage, cause)
+        message = self.policy.transition(old, stage, cause)
         if message is None:
             return None
         key = (stage, stage > old)

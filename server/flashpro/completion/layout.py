@@ -430,7 +430,7 @@ def build_cached_context(
     language_id: str = "",
     label: str | None = None,
 ) -> FimContext:
-    """Drop-in replacement for `build_context`: the context of :func:`build_layout`."""
+    """Just the context of :func:`build_layout`."""
     return build_layout(
         buffer, cursor, budget, suffix_budget, extra, counter, block_lines,
         anchor=anchor, language_id=language_id, label=label,

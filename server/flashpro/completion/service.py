@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from flashpro.completion.budget import Limits
 from flashpro.completion.context import FimContext
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
@@ -102,12 +103,14 @@ class CompletionService:
         provider: Callable[[], DeepSeekProvider],
         gate: ErrorGate,
         sink: CallSink,
+        limits: Callable[[str, bool], Limits],
         clock: Callable[[], float] = time.monotonic,
     ):
         self._settings = settings
         self._provider = provider
         self._gate = gate
         self._sink = sink
+        self._limits = limits
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self._superseded: set[asyncio.Task[str]] = set()
@@ -177,6 +180,9 @@ class CompletionService:
                 return []
         if self._gate.blocked_by() is not None:
             return []
+        limits = self._limits(doc.uri, invoked)
+        if not (limits.invoked if invoked else limits.automatic):
+            return []  # a spending cap holds this trigger back (announced once)
         if not invoked:
             await asyncio.sleep(self.rhythm.delay(doc.uri))
             if self._generation.get(doc.uri) != generation:
@@ -184,11 +190,11 @@ class CompletionService:
 
         self._sink.completion_requested(doc.uri)
         next_line = doc.buffer.line_content(line + 1) if line + 1 < doc.buffer.line_count else ""
-        layout = self._layout(doc, cursor, settings)
+        layout = self._layout(doc, cursor, settings, limits.context_tokens)
         stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
         request_id = uuid.uuid4().hex
         task = asyncio.ensure_future(
-            self._call(doc.uri, layout, stop, invoked, request_id, settings)
+            self._call(doc.uri, layout, stop, invoked, request_id, settings, limits.max_output_tokens)
         )
         self._inflight[doc.uri] = task
         try:
@@ -210,11 +216,9 @@ class CompletionService:
         self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
 
-    def _layout(self, doc: Document, cursor: Position, settings: Settings) -> Layout:
+    def _layout(self, doc: Document, cursor: Position, settings: Settings, budget: int) -> Layout:
         """The cache-aware prompt for `cursor`, anchored on this document's previous window."""
-        completion = settings.completion
-        budget = completion.context_tokens
-        suffix_budget = completion.suffix_tokens
+        suffix_budget = settings.completion.suffix_tokens
         head = "".join(doc.buffer.lines(0, _IMPORT_LINES))
         extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
         snippets = self.extra.select(doc.uri, head, extra_budget)
@@ -247,6 +251,7 @@ class CompletionService:
         invoked: bool,
         request_id: str,
         settings: Settings,
+        max_tokens: int,
     ) -> str:
         """One FIM call; reports it to the sink however it ends."""
         completion = settings.completion
@@ -255,7 +260,7 @@ class CompletionService:
             model=settings.models.flash,
             prompt=context.prompt,
             suffix=context.suffix,
-            max_tokens=completion.invoked_max_output_tokens if invoked else completion.max_output_tokens,
+            max_tokens=max_tokens,
             stop=stop,
             timeout=completion.timeout,
         )
