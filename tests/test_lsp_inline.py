@@ -273,3 +273,27 @@ async def test_automatic_requests_skip_places_unlikely_to_be_accepted(fake_deeps
         assert await session.inline(URI, 0, 0) == []  # in front of existing code
         assert fake_deepseek.requests_to("fim") == []
         assert await session.inline(URI, 0, 10, invoked=True)  # an explicit request always asks
+
+
+async def test_a_keystroke_that_matches_the_stream_follows_it_instead_of_asking_again(
+    fake_deepseek: FakeDeepSeek,
+) -> None:
+    fake_deepseek.script_fim("return a + b\n")
+    fake_deepseek.chunk_delay_s = 0.3
+    async with start_session("vscode", init_options=options(fake_deepseek)) as session:
+        session.open(URI, "def add(a, b):\n    \n")
+        first = asyncio.ensure_future(
+            session.client.protocol.send_request_async(
+                types.TEXT_DOCUMENT_INLINE_COMPLETION, session.inline_params(URI, 1, 4), msg_id="first"
+            )
+        )
+        await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim" and r.chunks_sent >= 1)
+        # The user types "re" (the start of the streamed "return"); VS Code cancels the old request.
+        session.edit(URI, (1, 4), (1, 4), "re")
+        session.client.protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id="first"))
+        (item,) = await session.inline(URI, 1, 6)
+        assert item.insert_text == "turn a + b"
+        (request,) = fake_deepseek.requests_to("fim")  # no second call
+        assert request.finished and not request.disconnected
+        with pytest.raises(Exception, match="cancel"):
+            await first

@@ -9,8 +9,10 @@ For each request, in order:
    accepted (`trigger.should_request`), then wait an adaptive debounce (typing rhythm and
    observed latency); a newer request for the document during the wait ends this one.
 3. **One call per document** — a newer request cancels the older one's HTTP call (the older
-   request answers with no items and its call is recorded as superseded); `$/cancelRequest`
-   cancels the call the same way.
+   request answers with no items and its call is recorded as superseded) unless what the user
+   typed since matches the text still streaming: then the newer request waits for that stream
+   and answers with its rest. A request the editor cancels (`$/cancelRequest`) keeps its stream
+   for a 250 ms grace for such a follower, then aborts the HTTP call.
 4. **Cache-aware prompt** — `layout.build_layout` with the previous window start of the same
    document as anchor, extra context from other open files (`extra.ExtraContext`), and stop
    sequences chosen for a single- or multi-line answer.
@@ -33,7 +35,7 @@ from flashpro.completion.context import FimContext
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
-from flashpro.completion.reuse import SuggestionCache, text_before
+from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
 from flashpro.config import Settings
 from flashpro.documents import Document, Position
@@ -48,6 +50,8 @@ logger = logging.getLogger(__name__)
 _HEAD_CHARS = 16_384
 # Lines at the top of a file searched for imports (they pick the extra context first).
 _IMPORT_LINES = 200
+# How long a stream whose request the editor cancelled waits for a keystroke that follows it.
+_FOLLOW_GRACE_S = 0.25
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +120,8 @@ class CompletionService:
         self._superseded: set[asyncio.Task[str]] = set()
         self._generation: dict[str, int] = {}
         self._layouts: dict[str, Layout] = {}
+        self._streams: dict[str, InFlight] = {}
+        self._following: dict[str, int] = {}
         self.reuse = SuggestionCache()
         self.rhythm = TypingRhythm()
         self.extra = ExtraContext()
@@ -161,17 +167,27 @@ class CompletionService:
             return []
         generation = self._generation.get(doc.uri, 0) + 1
         self._generation[doc.uri] = generation
-        self._supersede(doc.uri)
 
         cursor = Position(line, column)
         content = doc.buffer.line_content(line)
         line_before, line_rest = content[:column], content[column:]
         prefix = text_before(doc.buffer, cursor)
+        # A response still streaming for an earlier keystroke may turn out to be this answer.
+        flight = self._streams.get(doc.uri)
+        if flight is None or flight.done or invoked or not flight.matches(prefix, line_rest):
+            flight = None
+            self._supersede(doc.uri)
         # An explicit (invoked) request asks for a fresh answer; automatic ones reuse what was shown.
         hit = None if invoked else self.reuse.lookup(doc.uri, prefix, line_rest)
         if hit is not None and hit.text_remaining.strip():
             self._sink.completion_reused(doc.uri, hit.request_id)
             return [Suggestion(hit.text_remaining, line, column, hit.request_id)]
+        if flight is not None:
+            after = "".join([content[column:] + "\n", *doc.buffer.lines(line + 1, line + 8)])
+            followed = await self._follow(flight, prefix, line_rest, after, line, column)
+            if followed is not None:
+                return [followed]
+            self._supersede(doc.uri)
 
         if not invoked:
             worth, reason = should_request(line_before, line_rest, doc.language_id)
@@ -194,25 +210,22 @@ class CompletionService:
         stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
         request_id = uuid.uuid4().hex
         task = asyncio.ensure_future(
-            self._call(doc.uri, layout, stop, invoked, request_id, settings, limits.max_output_tokens)
+            self._call(doc.uri, prefix, layout, stop, invoked, request_id, settings, limits.max_output_tokens)
         )
         self._inflight[doc.uri] = task
+        task.add_done_callback(lambda done: self._call_done(doc.uri, done))
         try:
-            raw = await task
+            raw = await asyncio.shield(task)
         except asyncio.CancelledError:
             current = asyncio.current_task()
-            if task in self._superseded and (current is None or not current.cancelling()):
-                return []
-            raise
+            if current is not None and current.cancelling():
+                # The editor cancelled this request: the stream lives on briefly for a follower.
+                self._abandon_later(doc.uri, task)
+                raise
+            return []  # the call itself was cancelled: superseded by a newer request
         except ProviderError:
             return []
-        finally:
-            if self._inflight.get(doc.uri) is task:
-                del self._inflight[doc.uri]
-            self._superseded.discard(task)
         suggestions = self._suggestions(raw, layout.context, line, column, invoked, request_id)
-        if suggestions:
-            self.reuse.remember(doc.uri, prefix, line_rest, suggestions[0].text, request_id)
         self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
 
@@ -236,6 +249,47 @@ class CompletionService:
         self._layouts[doc.uri] = layout
         return layout
 
+    async def _follow(
+        self, flight: InFlight, prefix: str, line_rest: str, after: str, line: int, column: int
+    ) -> Suggestion | None:
+        """Wait for a still-streaming response and answer with what the user has not typed yet."""
+        uri = flight.uri
+        self._following[uri] = self._following.get(uri, 0) + 1
+        try:
+            await flight.wait()
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                task = self._inflight.get(uri)
+                if task is not None:
+                    self._abandon_later(uri, task)
+                raise
+            return None
+        except Exception:  # noqa: BLE001 - the stream failed; a fresh request will follow
+            return None
+        finally:
+            self._following[uri] -= 1
+        remaining = flight.remaining(prefix, line_rest)
+        text = tidy(remaining, line_rest, after) if remaining else ""
+        if not text:
+            return None
+        self._sink.completion_reused(uri, flight.request_id)
+        return Suggestion(text, line, column, flight.request_id)
+
+    def _abandon_later(self, uri: str, task: asyncio.Task[str]) -> None:
+        """Cancel `task` after a short grace unless a later keystroke is following its stream."""
+
+        def abandon() -> None:
+            if not task.done() and self._following.get(uri, 0) == 0:
+                task.cancel()
+
+        asyncio.get_running_loop().call_later(_FOLLOW_GRACE_S, abandon)
+
+    def _call_done(self, uri: str, task: asyncio.Task[str]) -> None:
+        if self._inflight.get(uri) is task:
+            del self._inflight[uri]
+        self._superseded.discard(task)
+
     def _supersede(self, uri: str) -> None:
         """Cancel the call still running for `uri`, if any."""
         task = self._inflight.get(uri)
@@ -246,6 +300,7 @@ class CompletionService:
     async def _call(
         self,
         uri: str,
+        prefix: str,
         layout: Layout,
         stop: list[str],
         invoked: bool,
@@ -283,21 +338,35 @@ class CompletionService:
             prompt_head=context.prompt[:_HEAD_CHARS],
             line_at=layout.line_at,
         )
+        flight = InFlight(uri, prefix, context.line_rest, request_id)
+        self._streams[uri] = flight
+
+        def on_text(text: str) -> bool:
+            flight.feed(text[len(flight.text) :])
+            return False
+
         try:
-            text = await self._provider().fim(request, trace)
-        except asyncio.CancelledError:
+            text = await self._provider().fim(request, trace, on_text)
+        except asyncio.CancelledError as exc:
             info.status = "cancelled"
             info.outcome = "superseded" if asyncio.current_task() in self._superseded else None
+            flight.fail(exc)
             raise
         except ProviderError as error:
             info.status = "error"
             info.error_kind = error.kind
+            flight.fail(error)
             self._sink.provider_failed(error, announce=self._gate.observe(error))
             raise
         finally:
+            if self._streams.get(uri) is flight:
+                del self._streams[uri]
             self._sink.call_finished(info)
+        flight.finish(text)
         self._gate.succeeded()
         self.rhythm.observe_latency(trace.latency_total_ms / 1000.0)
+        shown = tidy(text, context.line_rest, context.suffix)
+        self.reuse.remember(uri, prefix, context.line_rest, shown, request_id)
         return text
 
     @staticmethod
