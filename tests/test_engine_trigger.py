@@ -18,14 +18,14 @@ URI = "file:///p/a.py"
 
 def test_debounce_follows_the_typing_rhythm_and_latency() -> None:
     rhythm = TypingRhythm()
-    assert rhythm.delay(URI) == pytest.approx(1.5 * 0.15 + 0.1 * 0.4)  # before any data
+    assert rhythm.delay(URI) == pytest.approx(1.2 * 0.15 + 0.05 * 0.4)  # before any data
     now = 0.0
     for _ in range(40):  # a fast typist: 60 ms between keys
         now += 0.06
         rhythm.keystroke(URI, now)
     assert rhythm.interval(URI) == pytest.approx(0.06, abs=0.005)
     fast = rhythm.delay(URI)
-    assert fast == pytest.approx(1.5 * rhythm.interval(URI) + 0.1 * 0.4)
+    assert fast == pytest.approx(1.2 * rhythm.interval(URI) + 0.05 * 0.4)
     for _ in range(40):  # slower: 200 ms
         now += 0.2
         rhythm.keystroke(URI, now)
@@ -88,6 +88,8 @@ def test_skip_rules(before: str, rest: str, language: str, expected: str) -> Non
         ("const f = () =>", "", "", True),
         ("def f(x):", "", "    return x", False),  # the body already follows
         ("    total = ", "", "", False),  # finish the line
+        ("    items.append(", "", "", False),  # inside an open call
+        ("    x = compute(a)", "", "", True),  # a finished line: the answer starts on the next
         ("    foo(", ")", "", False),  # text follows the cursor
         ("if x {", "}", "", False),
     ],

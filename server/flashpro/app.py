@@ -7,6 +7,7 @@ talks to the editor through the `Frontend` protocol it implements.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import uuid
@@ -22,6 +23,7 @@ from flashpro.documents import DocumentStore, Encoding, TextChange
 from flashpro.logs import SECRET_FILTER
 from flashpro.providers import DeepSeekProvider, MissingKey, ProviderError, redact
 from flashpro.providers.gate import ErrorGate
+from flashpro.tokens import count
 
 __all__ = ["Flashpro", "Frontend"]
 
@@ -273,6 +275,10 @@ class Flashpro:
                     f"flashpro: model '{name}' (flashpro.models.{role}) is not offered by this "
                     f"API key; available: {', '.join(sorted(available))}",
                 )
+
+    async def warm_up(self) -> None:
+        """Load the tokenizer in a worker thread, so the first completion does not wait for it."""
+        await asyncio.to_thread(count, "warm up")
 
     async def shutdown(self) -> None:
         """Flush the ledger and release network resources."""

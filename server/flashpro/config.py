@@ -109,10 +109,11 @@ class CompletionSettings(_Section):
         description="Budget in exact V4 tokens for the prompt and suffix together.",
     )
     suffix_tokens: int = Field(
-        512,
+        128,
         ge=0,
         le=100_000,
-        description="Part of the context budget given to the text after the cursor.",
+        description="Part of the context budget given to the text after the cursor. The suffix "
+        "follows the hole, so it is never served from the prompt cache: keep it small.",
     )
     timeout: float = Field(
         8.0,

@@ -88,6 +88,7 @@ def register(server: FlashproLanguageServer) -> None:
     async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
         ls.run_task(ls.core.check_models(), "check models")
+        ls.run_task(ls.core.warm_up(), "load the tokenizer")
 
     @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
     async def did_change_configuration(
