@@ -423,20 +423,3 @@ def test_line_counter_cache_is_bounded() -> None:
 
 
 # --- module hygiene -------------------------------------------------------------------
-
-
-def test_modules_are_tidy() -> None:
-    for path in sorted(PACKAGE_DIR.glob("*.py")):
-        source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source)
-        assert ast.get_docstring(tree), path
-        assert "from __future__ import annotations" in source, path
-        assert "pygls" not in source and "lsprotocol" not in source, path
-        assert 20 <= source.count("\n") <= 500, path
-        exported = next(
-            node.value
-            for node in tree.body
-            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "__all__"
-        )
-        names = [ast.literal_eval(e) for e in exported.elts]  # type: ignore[attr-defined]
-        assert names == sorted(names), path

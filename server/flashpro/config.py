@@ -23,8 +23,8 @@ from pydantic.alias_generators import to_camel
 
 __all__ = [
     "DEFAULT_BASE_URL",
-    "BudgetSettings",
     "DEFAULT_EXCLUDE",
+    "BudgetSettings",
     "CompletionSettings",
     "DiagnosticsSettings",
     "ModelSettings",

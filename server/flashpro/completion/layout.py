@@ -64,10 +64,9 @@ from flashpro.documents import Position, TextBuffer
 from flashpro.tokens import LineCounter
 
 __all__ = [
-    "Layout",
     "NO_ANCHOR",
+    "Layout",
     "Snippet",
-    "build_cached_context",
     "build_layout",
     "comment_style",
     "render_snippet",
@@ -415,23 +414,3 @@ def _file_runs(
     if window_start < len(prompt) or not runs:
         runs.append((window_start, len(prompt), window))
     return tuple(runs)
-
-
-def build_cached_context(
-    buffer: TextBuffer,
-    cursor: Position,
-    budget: int,
-    suffix_budget: int,
-    extra: Sequence[Snippet] = (),
-    counter: LineCounter | None = None,
-    block_lines: int = 32,
-    *,
-    anchor: int | None = None,
-    language_id: str = "",
-    label: str | None = None,
-) -> FimContext:
-    """Just the context of :func:`build_layout`."""
-    return build_layout(
-        buffer, cursor, budget, suffix_budget, extra, counter, block_lines,
-        anchor=anchor, language_id=language_id, label=label,
-    ).context  # fmt: skip

@@ -24,7 +24,14 @@ from dataclasses import dataclass
 
 from flashpro.documents import Position, TextBuffer
 
-__all__ = ["Hit", "InFlight", "KEY_CHARS", "LOOK_BACK", "SuggestionCache", "text_before"]
+__all__ = [
+    "KEY_CHARS",
+    "LOOK_BACK",
+    "Hit",
+    "InFlight",
+    "SuggestionCache",
+    "text_before",
+]
 
 KEY_CHARS = 1024  # characters before the cursor that identify a context
 LOOK_BACK = 128  # typed characters a cached or streaming suggestion can be followed through
