@@ -6,11 +6,13 @@ Debounce (:class:`TypingRhythm`). Per document, an exponential moving average ``
 intervals between keystrokes (``alpha = 0.3``; gaps longer than ``pause`` = 1 s are pauses,
 not rhythm, and are ignored), and one average ``L`` of observed request latency::
 
-    delay = clamp(1.2 * I + 0.05 * L, 40 ms, 300 ms)
+    delay = clamp(1.0 * I + 0.05 * L, 40 ms, 300 ms)
 
-A user who types every 120 ms has paused when nothing came for 1.2 intervals; the latency
-term waits a little longer when answers are slow anyway, because a slow request is more
-likely to be superseded before it lands. Before any data, I = 150 ms and L = 400 ms (200 ms).
+A user who types every 120 ms has paused when nothing came for longer than that interval; the
+latency term waits a little longer when answers are slow anyway, because a slow request is
+more likely to be superseded before it lands. Before any data, I = 150 ms and L = 400 ms
+(170 ms). In the replay benchmark 1.0 x I gave 87.7% cache hits and $0.0045 per 1,000
+accepted characters at 17 requests per 100 keys; 1.2 x I gave 81.5%, $0.0028 and 10 requests.
 Times are passed in; nothing here reads a clock.
 
 Skip rules (:func:`should_request`); completion inside comments and strings stays allowed,
@@ -104,8 +106,8 @@ class TypingRhythm:
         return self._latency
 
     def delay(self, uri: str) -> float:
-        """Seconds to wait after a keystroke before asking: clamp(1.2 I + 0.05 L, 40, 300 ms)."""
-        value = 1.2 * self.interval(uri) + 0.05 * self._latency
+        """Seconds to wait after a keystroke before asking: clamp(1.0 I + 0.05 L, 40, 300 ms)."""
+        value = 1.0 * self.interval(uri) + 0.05 * self._latency
         return min(max(value, MIN_DELAY), MAX_DELAY)
 
     def forget(self, uri: str) -> None:
