@@ -43,7 +43,8 @@ def test_unanswered_suggestions_become_rejected_but_acceptances_win() -> None:
     tracker = AcceptanceTracker()
     tracker.shown("a", "r1")
     tracker.shown("a", "r2")
-    tracker.answered("r2")
+    assert tracker.answered("r2") == "a"  # the document it was shown in
+    assert tracker.answered("r2") is None  # already answered
     assert tracker.superseded_by_next("a") == ["r1"]
     assert tracker.superseded_by_next("a") == []
     tracker.shown("a", "r3")

@@ -233,7 +233,7 @@ def test_long_file_keeps_its_top_and_an_aligned_window() -> None:
     top = "".join(buffer.lines(0, layout.top_lines))
     assert prompt.startswith(top + "# ...\n" + buffer.line(layout.window_start))
     assert layout.context.prompt_tokens > 4096 - 512 - 600  # the window uses most of the room
-    assert layout.context.first_line == 0 and layout.line_at(0) == 0
+    assert layout.file_runs[0][2] == 0 and layout.line_at(0) == 0
     assert layout.line_at(len(top)) is None  # the "# ..." marker
     assert layout.line_at(layout.file_runs[-1][0]) == layout.window_start
     assert layout.line_at(len(prompt)) == 2000

@@ -73,7 +73,6 @@ class Flashpro:
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()
-        self.accounting.configure(self.settings)
 
     # -- settings --------------------------------------------------------------------------
     def set_encoding(self, encoding: Encoding) -> None:
@@ -101,8 +100,9 @@ class Flashpro:
             )
             self.gate.reset()
         self.documents.set_exclude(settings.exclude)
-        if hasattr(self, "accounting"):
-            self.accounting.configure(settings)
+        self.accounting.configure(settings)
+        caps = settings.budget
+        self._budget.policy = BudgetPolicy(BudgetCaps(caps.day_usd, caps.file_usd, caps.request_tokens))
         SECRET_FILTER.key = settings.api_key_value
         for problem in problems:
             if problem not in self._reported:
@@ -151,9 +151,10 @@ class Flashpro:
 
     def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
         """The editor accepted all (or `partial`ly) of a suggestion."""
-        self.accounting.accepted(request_id, chars, partial)
+        uri = self.accounting.accepted(request_id, chars, partial)
         for doc in self.documents:
-            self._spend_refresh.poke(doc.uri)
+            if uri is None or doc.uri == uri:  # unknown (e.g. answered late): refresh them all
+                self._spend_refresh.poke(doc.uri)
         self._status_refresh.poke("status")
 
     # -- documents -------------------------------------------------------------------------
@@ -186,8 +187,8 @@ class Flashpro:
     # -- budgets ---------------------------------------------------------------------------
     def budget_limits(self, uri: str, invoked: bool = False) -> Limits:
         """What a request for `uri` may spend now; announces each stage change once a day."""
-        caps = self.settings.budget
-        policy = BudgetPolicy(BudgetCaps(caps.day_usd, caps.file_usd, caps.request_tokens))
+        policy = self._budget.policy
+        caps = policy.caps
         completion = self.settings.completion
         if caps.day_usd is None and caps.file_usd is None:
             stage, cause = Stage.NORMAL, None
@@ -195,7 +196,6 @@ class Flashpro:
             day, file = self.accounting.spend_today(uri)
             stage = policy.stage(day, file)
             cause = policy.fraction(day, file)[1]
-        self._budget.policy = policy  # the caps follow the settings
         message = self._budget.update(datetime.now(UTC).date().isoformat(), stage, cause)
         if message is not None:
             logger.warning("%s", message)

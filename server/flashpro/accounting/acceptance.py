@@ -27,20 +27,16 @@ class AcceptanceTracker:
         """A completion from `request_id` was returned to the editor for `uri`."""
         self._open.setdefault(uri, set()).add(request_id)
 
-    def answered(self, request_id: str) -> bool:
-        """Mark `request_id` accepted (fully or partly); False if it was already answered."""
-        for pending in self._open.values():
-            pending.discard(request_id)
-        if request_id in self._answered:
-            return False
+    def answered(self, request_id: str) -> str | None:
+        """Mark `request_id` accepted (fully or partly); the URI it was still open in, if any."""
+        uri = next((uri for uri, pending in self._open.items() if request_id in pending), None)
+        if uri is not None:
+            self._open[uri].discard(request_id)
         self._answered[request_id] = None
+        self._answered.move_to_end(request_id)
         while len(self._answered) > _MEMORY:
             self._answered.popitem(last=False)
-        return True
-
-    def is_answered(self, request_id: str) -> bool:
-        """Whether `request_id` was accepted."""
-        return request_id in self._answered
+        return uri
 
     def superseded_by_next(self, uri: str, keep: str | None = None) -> list[str]:
         """A new request for `uri` arrived: the still-open suggestions there were rejected.

@@ -145,11 +145,12 @@ class Accounting:
         """Post-processing dropped the answer: the user never saw it."""
         self.ledger.set_outcome(request_id, "filtered")
 
-    def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
-        """The editor accepted (part of) a suggestion."""
-        self.acceptance.answered(request_id)
+    def accepted(self, request_id: str, chars: int, partial: bool = False) -> str | None:
+        """The editor accepted (part of) a suggestion; returns its document's URI when known."""
+        uri = self.acceptance.answered(request_id)
         outcome = "partially_accepted" if partial else "accepted"
         self.ledger.set_outcome(request_id, outcome, accepted_chars=chars)
+        return uri
 
     def next_request(self, uri: str, keep: str | None = None) -> None:
         """A new completion request for `uri`: unanswered suggestions there were rejected."""

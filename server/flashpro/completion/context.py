@@ -19,7 +19,6 @@ class FimContext:
     prompt_tokens: int
     suffix_tokens: int
     line_rest: str
-    first_line: int = 0  # the document line at which the file text in `prompt` starts
 
     @property
     def tokens(self) -> int:

@@ -397,7 +397,6 @@ def build_layout(
         prompt_tokens=used,
         suffix_tokens=suffix_tokens,
         line_rest=tail.rstrip("\r\n"),
-        first_line=runs[0][2],
     )
     digest = hashlib.blake2b(head_text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
     return Layout(context, len(head_text), digest, window, top, len(rendered), runs)

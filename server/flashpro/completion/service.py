@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from flashpro.completion.budget import Limits
-from flashpro.completion.context import FimContext
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
@@ -215,7 +214,7 @@ class CompletionService:
         self._inflight[doc.uri] = task
         task.add_done_callback(lambda done: self._call_done(doc.uri, done))
         try:
-            raw = await asyncio.shield(task)
+            shown = await asyncio.shield(task)
         except asyncio.CancelledError:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -225,7 +224,7 @@ class CompletionService:
             return []  # the call itself was cancelled: superseded by a newer request
         except ProviderError:
             return []
-        suggestions = self._suggestions(raw, layout.context, line, column, invoked, request_id)
+        suggestions = self._suggestions(shown, line, column, invoked, request_id)
         self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
 
@@ -308,7 +307,7 @@ class CompletionService:
         settings: Settings,
         max_tokens: int,
     ) -> str:
-        """One FIM call; reports it to the sink however it ends."""
+        """One FIM call, reported to the sink however it ends; returns the tidied answer."""
         completion = settings.completion
         context = layout.context
         request = FimRequest(
@@ -367,14 +366,11 @@ class CompletionService:
         self.rhythm.observe_latency(trace.latency_total_ms / 1000.0)
         shown = tidy(text, context.line_rest, context.suffix)
         self.reuse.remember(uri, prefix, context.line_rest, shown, request_id)
-        return text
+        return shown
 
     @staticmethod
-    def _suggestions(
-        raw: str, context: FimContext, line: int, column: int, invoked: bool, request_id: str
-    ) -> list[Suggestion]:
-        """Post-process raw output into one item (automatic) or up to two (invoked)."""
-        text = tidy(raw, context.line_rest, context.suffix)
+    def _suggestions(text: str, line: int, column: int, invoked: bool, request_id: str) -> list[Suggestion]:
+        """One item (automatic) or up to two (invoked: also the first line alone)."""
         if not text:
             return []
         items = [Suggestion(text, line, column, request_id)]
