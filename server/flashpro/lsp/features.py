@@ -7,7 +7,7 @@ from typing import Any
 
 from lsprotocol import types
 
-from flashpro.documents import TextChange
+from flashpro.documents import TextChange, uri_to_path
 from flashpro.lsp.server import FlashproLanguageServer
 
 __all__ = [
@@ -65,8 +65,6 @@ def _item_request(item: Any) -> tuple[str, int] | None:
 
 def _workspace_path(params: types.InitializeParams) -> str | None:
     """The workspace root as a path (first folder, else rootUri / rootPath)."""
-    from flashpro.documents import uri_to_path
-
     if params.workspace_folders:
         return uri_to_path(params.workspace_folders[0].uri)
     if params.root_uri:

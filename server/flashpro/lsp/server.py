@@ -19,6 +19,7 @@ from pygls.protocol.language_server import lsp_method
 
 from flashpro import __version__
 from flashpro.app import Flashpro
+from flashpro.documents import Position
 
 __all__ = ["STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
 
@@ -81,8 +82,7 @@ class FlashproLanguageServer(LanguageServer):
         diagnostics: list[types.Diagnostic] = []
         doc = self.core.documents.get(uri)
         if message is not None and doc is not None:
-            first = doc.buffer.line_content(0)
-            end = doc.buffer.to_units(doc.buffer.position(0, len(first) * 4)) if first else 0
+            end = doc.buffer.to_units(Position(0, len(doc.buffer.line_content(0))))
             diagnostics.append(
                 types.Diagnostic(
                     range=types.Range(
