@@ -18,12 +18,22 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel, to_snake
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_EXCLUDE",
+    "ActionRoute",
+    "ActionSettings",
     "BudgetSettings",
     "CompletionSettings",
     "DiagnosticsSettings",
@@ -154,6 +164,85 @@ class BudgetSettings(_Section):
     )
 
 
+class ActionRoute(_Section):
+    """How one code action is routed: which model role, thinking, effort and budgets."""
+
+    model: Literal["executor", "planner"] = Field(
+        "executor", description="executor (V4 Flash) or planner (V4 Pro)."
+    )
+    thinking: bool = Field(False, description="Let the model think before answering.")
+    reasoning_effort: Literal["low", "medium", "high", "max"] | None = Field(
+        None, description="Reasoning effort when thinking (unset: the API's default)."
+    )
+    max_output_tokens: int = Field(
+        2048, ge=16, le=384_000, description="Output token cap, reasoning included."
+    )
+    context_tokens: int = Field(
+        8192, ge=256, le=1_000_000, description="Budget in exact V4 tokens for the prompt."
+    )
+
+
+_PLANNER = {"model": "planner", "thinking": True, "reasoningEffort": "high"}
+_EXECUTOR = {"model": "executor", "thinking": False}
+_ROUTES: dict[str, dict[str, Any]] = {
+    "review": {**_PLANNER, "maxOutputTokens": 8192, "contextTokens": 16384},
+    "design": {**_PLANNER, "maxOutputTokens": 8192, "contextTokens": 16384},
+    "quickEdit": {**_EXECUTOR, "maxOutputTokens": 4096, "contextTokens": 8192},
+    "explain": {**_EXECUTOR, "maxOutputTokens": 1024, "contextTokens": 6144},
+    "tests": {**_EXECUTOR, "maxOutputTokens": 4096, "contextTokens": 8192},
+}
+"""Default routes; a route given in settings is merged key by key over its default."""
+
+
+def _route(name: str) -> Any:
+    """A default factory for one action's route."""
+    return lambda: ActionRoute.model_validate(_ROUTES[name])
+
+
+class ActionSettings(_Section):
+    """Routing of the code actions (action -> model role, thinking, budgets)."""
+
+    review: ActionRoute = Field(
+        default_factory=_route("review"),
+        description="Review this: findings as diagnostics with quick fixes.",
+    )
+    design: ActionRoute = Field(
+        default_factory=_route("design"),
+        description="Design this: a structured design written as a Markdown document.",
+    )
+    quick_edit: ActionRoute = Field(
+        default_factory=_route("quickEdit"),
+        description="Quick edit: the selection rewritten to an instruction, applied as one edit.",
+    )
+    explain: ActionRoute = Field(
+        default_factory=_route("explain"),
+        description="Explain this: a short Markdown explanation.",
+    )
+    tests: ActionRoute = Field(
+        default_factory=_route("tests"),
+        description="Write tests for this: a new test file, applied as one edit.",
+    )
+    defer_off_peak: bool = Field(
+        False,
+        description="At peak price, queue planner actions (design, review) until off-peak "
+        "instead of running them now.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _merge_over_defaults(cls, data: Any) -> Any:
+        """A partial route (`{"thinking": false}`) keeps the rest of that action's defaults."""
+        if not isinstance(data, Mapping):
+            return data
+        merged = dict(data)
+        for name, defaults in _ROUTES.items():
+            key = name if name in merged else to_snake(name)
+            given = merged.get(key)
+            if isinstance(given, Mapping):
+                merged[key] = {**defaults, **given}
+        return merged
+
+
 class Settings(_Section):
     """The whole `flashpro` settings section."""
 
@@ -171,6 +260,7 @@ class Settings(_Section):
     completion: CompletionSettings = Field(default_factory=CompletionSettings)  # type: ignore[arg-type]
     diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)  # type: ignore[arg-type]
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
+    actions: ActionSettings = Field(default_factory=ActionSettings)  # type: ignore[arg-type]
     request_timeout: float = Field(
         120.0,
         gt=0,
