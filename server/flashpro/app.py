@@ -11,15 +11,17 @@ import asyncio
 import logging
 import os
 import uuid
+from pathlib import Path
 from datetime import UTC, datetime
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from flashpro.accounting import Accounting, Throttle, spend_line
+from flashpro.actions import ActionRunner, ActionService, ReviewStore
 from flashpro.completion import CallInfo, CompletionService
 from flashpro.completion.budget import BudgetCaps, BudgetPolicy, Limits, Stage, StageTracker
-from flashpro.config import Settings, load_settings, merge_sources
-from flashpro.documents import DocumentStore, Encoding, TextChange
+from flashpro.config import ActionRoute, Settings, load_settings, merge_sources
+from flashpro.documents import DocumentStore, Encoding, TextChange, split_lines, uri_to_path
 from flashpro.logs import SECRET_FILTER
 from flashpro.providers import DeepSeekProvider, MissingKey, ProviderError, redact
 from flashpro.providers.gate import ErrorGate
@@ -41,6 +43,9 @@ class Frontend(Protocol):
 
     def send_status(self, status: dict[str, Any]) -> None:
         """Send the `flashpro/status` notification."""
+
+    def publish_review(self, uri: str) -> None:
+        """Show the current review findings of `uri` (from `Flashpro.reviews`)."""
 
 
 class Flashpro:
@@ -69,6 +74,22 @@ class Flashpro:
             settings=lambda: self.settings,
             session_id=self.session_id,
             on_problem=lambda text: self.frontend.show_message("warning", text),
+        )
+        self.reviews = ReviewStore()
+        self.actions = ActionRunner(
+            ActionService(
+                settings=lambda: self.settings,
+                provider=lambda: self.provider,
+                gate=self.gate,
+                sink=self,
+                prices=lambda: self.accounting.prices,
+                limits=self.action_limits,
+                label=lambda uri: self.completion.extra.label(uri),
+            ),
+            self.documents,
+            self.reviews,
+            root=self.root_for,
+            exclude=lambda: self.settings.exclude,
         )
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
@@ -175,21 +196,45 @@ class Flashpro:
         if doc is None:
             return False
         self.completion.edited(doc, [c.start[0] if c.start else 0 for c in changes])
+        deltas = [
+            (c.start[0], c.end[0], len(split_lines(c.text)) - 1 - (c.end[0] - c.start[0]))
+            for c in changes
+            if c.start is not None and c.end is not None
+        ]
+        if self.reviews.edited(doc, changes, deltas):
+            self.frontend.publish_review(uri)
         return True
 
     def close_document(self, uri: str) -> None:
         """Forget a document; its open suggestions were not accepted."""
         self.documents.close(uri)
         self.completion.closed(uri)
+        self.reviews.clear(uri)
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
 
+    def root_for(self, uri: str) -> Path:
+        """Where files for `uri` go: the workspace root, else the file's folder."""
+        root = self.accounting.workspace
+        return Path(root) if root else Path(uri_to_path(uri)).parent
+
     # -- budgets ---------------------------------------------------------------------------
+    def action_limits(self, uri: str, route: ActionRoute) -> Limits:
+        """What an action on `uri` may spend now (its route's budgets, degraded by stage)."""
+        return self._budget.policy.limits(
+            self._stage(uri), route.context_tokens, route.max_output_tokens
+        )
+
     def budget_limits(self, uri: str, invoked: bool = False) -> Limits:
-        """What a request for `uri` may spend now; announces each stage change once a day."""
+        """What a completion for `uri` may spend now."""
+        completion = self.settings.completion
+        output = completion.invoked_max_output_tokens if invoked else completion.max_output_tokens
+        return self._budget.policy.limits(self._stage(uri), completion.context_tokens, output)
+
+    def _stage(self, uri: str) -> Stage:
+        """The budget stage for `uri` now; announces each stage change once a day."""
         policy = self._budget.policy
         caps = policy.caps
-        completion = self.settings.completion
         if caps.day_usd is None and caps.file_usd is None:
             stage, cause = Stage.NORMAL, None
         else:
@@ -202,8 +247,7 @@ class Flashpro:
             self.frontend.show_message("warning", message)
             self._status_refresh.poke("status")
             self._spend_refresh.poke(uri)
-        output = completion.invoked_max_output_tokens if invoked else completion.max_output_tokens
-        return policy.limits(stage, completion.context_tokens, output)
+        return stage
 
     # -- figures shown back ----------------------------------------------------------------
     async def _refresh_spend(self, key: Hashable) -> None:

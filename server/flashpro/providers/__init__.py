@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from flashpro.providers.deepseek import CallTrace, DeepSeekProvider, FimRequest, map_error, redact
+from flashpro.providers.deepseek import (
+    CallTrace,
+    ChatRequest,
+    DeepSeekProvider,
+    FimRequest,
+    map_error,
+    redact,
+)
 from flashpro.providers.errors import (
     AuthFailed,
     BadRequest,
@@ -18,6 +25,7 @@ __all__ = [
     "AuthFailed",
     "BadRequest",
     "CallTrace",
+    "ChatRequest",
     "DeepSeekProvider",
     "FimRequest",
     "InsufficientBalance",

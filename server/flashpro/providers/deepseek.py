@@ -35,7 +35,7 @@ from flashpro.providers.errors import (
 )
 from flashpro.usage import Usage
 
-__all__ = ["CallTrace", "DeepSeekProvider", "FimRequest", "map_error", "redact"]
+__all__ = ["CallTrace", "ChatRequest", "DeepSeekProvider", "FimRequest", "map_error", "redact"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,19 @@ class FimRequest:
 
 
 @dataclass(slots=True)
+class ChatRequest:
+    """One chat request (planner actions and quick edits)."""
+
+    model: str
+    messages: list[dict[str, str]]
+    max_tokens: int
+    thinking: bool = False
+    reasoning_effort: str | None = None
+    json_output: bool = False
+    timeout: float = 120.0
+
+
+@dataclass(slots=True)
 class CallTrace:
     """What a call has produced so far; filled while streaming, read by the caller afterwards."""
 
@@ -71,6 +84,7 @@ class CallTrace:
     first_token_at: float | None = None
     finished_at: float | None = None
     parts: list[str] = field(default_factory=list)
+    reasoning_parts: list[str] = field(default_factory=list)
     usage: Usage | None = None
     model_reported: str | None = None
     request_id: str | None = None
@@ -80,6 +94,11 @@ class CallTrace:
     def text(self) -> str:
         """The text received so far."""
         return "".join(self.parts)
+
+    @property
+    def reasoning(self) -> str:
+        """The reasoning text received so far (chat with thinking on)."""
+        return "".join(self.reasoning_parts)
 
     @property
     def latency_first_ms(self) -> float | None:
@@ -221,6 +240,70 @@ class DeepSeekProvider:
         if trace.finish_reason == "insufficient_system_resource":
             raise Unavailable("DeepSeek ran out of capacity mid-answer")
         return trace.text
+
+    async def chat(
+        self,
+        request: ChatRequest,
+        trace: CallTrace,
+        on_delta: Callable[[CallTrace], None] | None = None,
+    ) -> str:
+        """Stream a chat completion into `trace` (content and reasoning); return the content.
+
+        `on_delta` sees the trace after each chunk (for progress reports). Thinking is switched
+        explicitly either way, so the model's default never decides the bill.
+        """
+        client = self._client(beta=False)
+        extra: dict[str, Any] = {"thinking": {"type": "enabled" if request.thinking else "disabled"}}
+        if request.thinking and request.reasoning_effort:
+            extra["reasoning_effort"] = request.reasoning_effort
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": request.messages,
+            "max_tokens": request.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "timeout": request.timeout,
+            "extra_body": extra,
+        }
+        if request.json_output:
+            kwargs["response_format"] = {"type": "json_object"}
+        try:
+            stream = await client.chat.completions.create(**kwargs)
+            async with stream:
+                async for chunk in stream:
+                    self._absorb_chat_chunk(chunk, trace)
+                    if on_delta is not None:
+                        on_delta(trace)
+        except ProviderError:
+            raise
+        except openai.OpenAIError as exc:
+            raise map_error(exc, self._key) from exc
+        finally:
+            trace.finished_at = time.monotonic()
+        if trace.finish_reason == "insufficient_system_resource":
+            raise Unavailable("DeepSeek ran out of capacity mid-answer")
+        return trace.text
+
+    @staticmethod
+    def _absorb_chat_chunk(chunk: Any, trace: CallTrace) -> None:
+        """Fold one streamed chat chunk (content, reasoning, usage) into the trace."""
+        trace.request_id = trace.request_id or getattr(chunk, "id", None)
+        trace.model_reported = getattr(chunk, "model", None) or trace.model_reported
+        for choice in getattr(chunk, "choices", None) or ():
+            delta = getattr(choice, "delta", None)
+            content = getattr(delta, "content", None) or ""
+            reasoning = getattr(delta, "reasoning_content", None) or ""
+            if (content or reasoning) and trace.first_token_at is None:
+                trace.first_token_at = time.monotonic()
+            if content:
+                trace.parts.append(content)
+            if reasoning:
+                trace.reasoning_parts.append(reasoning)
+            if getattr(choice, "finish_reason", None):
+                trace.finish_reason = choice.finish_reason
+        usage = getattr(chunk, "usage", None)
+        if usage is not None:
+            trace.usage = Usage.from_api(usage)
 
     @staticmethod
     def _absorb_fim_chunk(chunk: Any, trace: CallTrace) -> None:
