@@ -1,0 +1,162 @@
+/**
+ * The extension's commands. Those that act on code call the server's `workspace/executeCommand`
+ * commands (`flashpro.review`, `flashpro.design`, `flashpro.quickEdit`, `flashpro.clearReview`,
+ * `flashpro.report`); the rest manage the key, the server and settings.
+ */
+
+import * as vscode from 'vscode';
+
+import { askInstruction, type ServerConnection } from './client';
+import { Command, SECRET_API_KEY, SECTION, ServerCommand } from './constants';
+import { ReportPanel, type ReportRequest } from './reportPanel';
+
+/** An LSP range (0-based lines, UTF-16 characters: VS Code's own positions). */
+function lspRange(range: vscode.Range): object {
+  return {
+    start: { line: range.start.line, character: range.start.character },
+    end: { line: range.end.line, character: range.end.character },
+  };
+}
+
+/** The active editor, or undefined after telling the user one is needed. */
+function activeEditor(): vscode.TextEditor | undefined {
+  const editor = vscode.window.activeTextEditor;
+  if (editor === undefined) {
+    void vscode.window.showInformationMessage('flashpro: open a file first.');
+  }
+  return editor;
+}
+
+/** The selection, or the cursor's whole line when nothing is selected. */
+function selectionOrLine(editor: vscode.TextEditor): vscode.Range {
+  const selection = editor.selection;
+  return selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
+}
+
+/** Runs a server command with a cancellable progress notification; errors become messages. */
+async function runWithProgress(
+  connection: ServerConnection,
+  title: string,
+  command: string,
+  argument: object,
+): Promise<unknown> {
+  try {
+    return await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      (_progress, token) => connection.execute(command, argument, token),
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (!/cancel/i.test(message)) {
+      void vscode.window.showErrorMessage(`flashpro: ${message}`);
+    }
+    return undefined;
+  }
+}
+
+/** Flips `flashpro.completion.automatic` where it is set (else in user settings). */
+async function toggleAutomatic(): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const inspected = config.inspect<boolean>('completion.automatic');
+  const current = config.get<boolean>('completion.automatic', true);
+  const target =
+    inspected?.workspaceFolderValue !== undefined
+      ? vscode.ConfigurationTarget.WorkspaceFolder
+      : inspected?.workspaceValue !== undefined
+        ? vscode.ConfigurationTarget.Workspace
+        : vscode.ConfigurationTarget.Global;
+  await config.update('completion.automatic', !current, target);
+  void vscode.window.showInformationMessage(
+    `flashpro: automatic completions ${current ? 'off — invoke them with Alt+\\ (Trigger Inline Suggestion)' : 'on'}.`,
+  );
+}
+
+/** Registers every command of the extension. */
+export function registerCommands(
+  context: vscode.ExtensionContext,
+  connection: ServerConnection,
+  report: ReportPanel,
+): void {
+  const register = (id: string, handler: (...args: never[]) => unknown): void => {
+    context.subscriptions.push(vscode.commands.registerCommand(id, handler));
+  };
+
+  register(Command.setApiKey, async () => {
+    const key = await vscode.window.showInputBox({
+      title: 'flashpro: DeepSeek API key',
+      prompt: 'Stored in VS Code’s secret storage, never in settings.',
+      placeHolder: 'sk-…',
+      password: true,
+      ignoreFocusOut: true,
+      validateInput: (text) => (text.trim() === '' ? 'Paste the key, or press Escape.' : undefined),
+    });
+    if (key === undefined || key.trim() === '') {
+      return;
+    }
+    await context.secrets.store(SECRET_API_KEY, key.trim());
+    await connection.restart();
+    void vscode.window.showInformationMessage('flashpro: API key saved; the server was restarted.');
+  });
+
+  register(Command.clearApiKey, async () => {
+    await context.secrets.delete(SECRET_API_KEY);
+    await connection.restart();
+    void vscode.window.showInformationMessage('flashpro: API key removed from the secret storage.');
+  });
+
+  register(Command.restartServer, () => connection.restart());
+  register(Command.showLog, () => connection.log.show(true));
+  register(Command.toggleAutomatic, toggleAutomatic);
+
+  register(Command.showReport, async (request?: ReportRequest) => {
+    const wanted: ReportRequest = typeof request === 'object' && request !== null ? request : {};
+    try {
+      const result = await connection.execute(ServerCommand.report, ReportPanel.serverArgument(wanted));
+      report.show(result, wanted);
+    } catch (error) {
+      void vscode.window.showErrorMessage(`flashpro: no report: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  });
+
+  register(Command.quickEditSelection, async () => {
+    const editor = activeEditor();
+    if (editor === undefined) {
+      return;
+    }
+    const range = selectionOrLine(editor);
+    const instruction = await askInstruction();
+    if (instruction === undefined) {
+      return;
+    }
+    await runWithProgress(connection, 'flashpro: quick edit…', ServerCommand.quickEdit, {
+      uri: editor.document.uri.toString(),
+      range: lspRange(range),
+      instruction,
+    });
+  });
+
+  register(Command.reviewFile, async () => {
+    const editor = activeEditor();
+    if (editor === undefined) {
+      return;
+    }
+    await runWithProgress(connection, 'flashpro: reviewing the file…', ServerCommand.review, {
+      uri: editor.document.uri.toString(),
+    });
+  });
+
+  register(Command.designSelection, async () => {
+    const editor = activeEditor();
+    if (editor === undefined) {
+      return;
+    }
+    await runWithProgress(connection, 'flashpro: designing…', ServerCommand.design, {
+      uri: editor.document.uri.toString(),
+      range: lspRange(selectionOrLine(editor)),
+    });
+  });
+
+  register(Command.clearReviews, async () => {
+    await runWithProgress(connection, 'flashpro: clearing review findings…', ServerCommand.clearReview, {});
+  });
+}
