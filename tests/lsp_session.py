@@ -70,6 +70,8 @@ class Session:
         self.result = result
         self.ledger = ledger
         self.statuses: list[Any] = []
+        self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
+        self.apply_result = True
         self._versions: dict[str, int] = {}
 
     def spend_diagnostic(self, uri: str) -> types.Diagnostic | None:
@@ -148,6 +150,7 @@ async def start_session(
     env: dict[str, str] | None = None,
     configuration: dict[str, Any] | None = None,
     ledger: Path | None = None,
+    root_uri: str = "file:///workspace",
 ) -> AsyncIterator[Session]:
     """Start `python -m flashpro lsp`, initialize it as `editor` would, yield a Session.
 
@@ -167,7 +170,7 @@ async def start_session(
         result = await client.initialize_session(
             types.InitializeParams(
                 capabilities=load_capabilities(editor),
-                root_uri="file:///workspace",
+                root_uri=root_uri,
                 initialization_options=init_options or {},
             )
         )
@@ -176,6 +179,13 @@ async def start_session(
         @client.feature("flashpro/status")
         def on_status(_client: LanguageClient, params: Any) -> None:
             session.statuses.append(_plain(params))
+
+        @client.feature(types.WORKSPACE_APPLY_EDIT)
+        def on_apply_edit(_client: LanguageClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+            session.applied_edits.append(params)
+            if session.apply_result:
+                return types.ApplyWorkspaceEditResult(applied=True)
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the test client refused")
 
         yield session
         if client._server is None or client._server.returncode is None:  # noqa: SLF001

@@ -198,7 +198,7 @@ class ActionService:
         """Exact prompt tokens and an estimated cost; no API call. Cached per document version."""
         route = self.route(action)
         now = self.clock()
-        key = (doc.uri, doc.version, action, span, route, now.strftime("%Y%m%d%H"))
+        key = (doc.uri, doc.version, action, span, route.model_dump_json(), id(self._prices()), now.strftime("%Y%m%d%H%M"))
         cached = self._previews.get(key)
         if cached is not None:
             return cached

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flashpro.logs import configure_logging
+from flashpro.lsp.actions import register_actions
 from flashpro.lsp.features import ACCEPT_COMMAND, register
 from flashpro.lsp.log import EditorLogHandler
 from flashpro.lsp.server import FlashproLanguageServer
@@ -16,5 +17,6 @@ def create_server(log_level: int = logging.INFO) -> FlashproLanguageServer:
     """A fully wired flashpro language server, logging to the editor."""
     server = FlashproLanguageServer()
     register(server)
+    register_actions(server)
     configure_logging(EditorLogHandler(server, log_level), log_level)
     return server

@@ -21,16 +21,19 @@ from flashpro import __version__
 from flashpro.app import Flashpro
 from flashpro.documents import Position
 
-__all__ = ["STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
+__all__ = ["REVIEW_SOURCE", "STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
 
 logger = logging.getLogger(__name__)
 
 STATUS_NOTIFICATION = "flashpro/status"
 
 _SEVERITIES = {
+    "error": types.DiagnosticSeverity.Error,
+    "warning": types.DiagnosticSeverity.Warning,
     "information": types.DiagnosticSeverity.Information,
     "hint": types.DiagnosticSeverity.Hint,
 }
+REVIEW_SOURCE = "flashpro-review"
 
 _MESSAGE_TYPES = {
     "error": types.MessageType.Error,
@@ -68,6 +71,7 @@ class FlashproLanguageServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=FlashproProtocol,
         )
+        self._spend: dict[str, types.Diagnostic] = {}
         self.core = Flashpro(frontend=self)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -78,23 +82,57 @@ class FlashproLanguageServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
     def publish_spend(self, uri: str, message: str | None, severity: str) -> None:
-        """Publish the one `flashpro` spend diagnostic on the first line of `uri` (or clear it)."""
-        diagnostics: list[types.Diagnostic] = []
+        """Set (or with None, clear) the one `flashpro` spend diagnostic on the first line."""
         doc = self.core.documents.get(uri)
         if message is not None and doc is not None:
             end = doc.buffer.to_units(Position(0, len(doc.buffer.line_content(0))))
-            diagnostics.append(
-                types.Diagnostic(
-                    range=types.Range(
-                        start=types.Position(line=0, character=0),
-                        end=types.Position(line=0, character=end),
-                    ),
-                    message=message,
-                    severity=_SEVERITIES.get(severity, types.DiagnosticSeverity.Information),
-                    source="flashpro",
-                    code="spend",
-                )
+            self._spend[uri] = types.Diagnostic(
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=0, character=end),
+                ),
+                message=message,
+                severity=_SEVERITIES.get(severity, types.DiagnosticSeverity.Information),
+                source="flashpro",
+                code="spend",
             )
+        else:
+            self._spend.pop(uri, None)
+        self._publish(uri)
+
+    def publish_review(self, uri: str) -> None:
+        """Re-publish `uri`'s diagnostics with its current review findings."""
+        self._publish(uri)
+
+    def review_diagnostics(self, uri: str) -> list[types.Diagnostic]:
+        """The review findings of `uri` as `flashpro-review` diagnostics."""
+        doc = self.core.documents.get(uri)
+        if doc is None:
+            return []
+        return [
+            types.Diagnostic(
+                range=self.to_range(doc, finding.start, finding.end),
+                message=finding.message,
+                severity=_SEVERITIES.get(finding.severity, types.DiagnosticSeverity.Warning),
+                source=REVIEW_SOURCE,
+                code=finding.category,
+                data={"findingId": finding.id, "fix": finding.replacement is not None},
+            )
+            for finding in self.core.reviews.get(uri)
+        ]
+
+    @staticmethod
+    def to_range(doc: Any, start: Position, end: Position) -> types.Range:
+        """A domain (code point) range as an LSP range in the client's units."""
+        return types.Range(
+            start=types.Position(line=start.line, character=doc.buffer.to_units(start)),
+            end=types.Position(line=end.line, character=doc.buffer.to_units(end)),
+        )
+
+    def _publish(self, uri: str) -> None:
+        diagnostics = self.review_diagnostics(uri)
+        if uri in self._spend:
+            diagnostics.insert(0, self._spend[uri])
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
