@@ -115,12 +115,9 @@ export class ServerConnection implements vscode.Disposable {
           void this.restart();
         }
       }),
-      context.secrets.onDidChange(async (event) => {
-        if (event.key === SECRET_API_KEY && this.client !== undefined) {
-          const stored = await context.secrets.get(SECRET_API_KEY);
-          if (stored !== this.apiKey) {
-            void this.restart(); // set or cleared in another window
-          }
+      context.secrets.onDidChange((event) => {
+        if (event.key === SECRET_API_KEY) {
+          void this.useStoredKey(); // set or cleared here or in another window
         }
       }),
     );
@@ -153,6 +150,20 @@ export class ServerConnection implements vscode.Disposable {
     return this.serialize(async () => {
       await this.doStop();
       await this.doStart();
+    });
+  }
+
+  /** Restarts the server if the stored API key differs from the one it was started with. */
+  useStoredKey(): Promise<void> {
+    return this.serialize(async () => {
+      if (this.client === undefined) {
+        return;
+      }
+      const stored = (await this.context.secrets.get(SECRET_API_KEY)) ?? undefined;
+      if (stored !== this.apiKey) {
+        await this.doStop();
+        await this.doStart();
+      }
     });
   }
 
@@ -220,7 +231,7 @@ export class ServerConnection implements vscode.Disposable {
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         this.everRunning = true;
-        this.status.showStarting();
+        this.status.showReady();
       } else if (event.newState === State.Starting) {
         this.status.showStarting();
       } else if (this.client === client) {

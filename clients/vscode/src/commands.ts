@@ -94,13 +94,13 @@ export function registerCommands(
       return;
     }
     await context.secrets.store(SECRET_API_KEY, key.trim());
-    await connection.restart();
+    await connection.useStoredKey();
     void vscode.window.showInformationMessage('flashpro: API key saved; the server was restarted.');
   });
 
   register(Command.clearApiKey, async () => {
     await context.secrets.delete(SECRET_API_KEY);
-    await connection.restart();
+    await connection.useStoredKey();
     void vscode.window.showInformationMessage('flashpro: API key removed from the secret storage.');
   });
 

@@ -222,21 +222,21 @@ export function verticalBars(title: string, bars: readonly Bar[]): string {
   if (bars.length === 0) {
     return '';
   }
-  const column = 28;
+  const column = 44;
   const plot = 140;
   const top = 18;
   const width = Math.max(bars.length * column + 20, 200);
-  const height = top + plot + 56;
+  const height = top + plot + 22;
   const max = Math.max(...bars.map((b) => b.value), 0) || 1;
   const cols = bars
     .map((bar, i) => {
       const x = 10 + i * column;
       const h = Math.max(bar.value > 0 ? 1 : 0, Math.round((bar.value / max) * plot));
       const y = top + plot - h;
-      const tx = x + column / 2;
+      const label = /^\d{4}-\d{2}-\d{2}$/.test(bar.label) ? bar.label.slice(5) : bar.label.slice(0, 6);
       return (
-        `<rect class="bar" x="${x + 4}" y="${y}" width="${column - 8}" height="${h}"><title>${escapeHtml(`${bar.label}: ${formatUsdPrecise(bar.value)}`)}</title></rect>` +
-        `<text class="label" x="${tx}" y="${top + plot + 12}" text-anchor="end" transform="rotate(-45 ${tx} ${top + plot + 12})">${escapeHtml(bar.label)}</text>`
+        `<rect class="bar" x="${x + 6}" y="${y}" width="${column - 12}" height="${h}"><title>${escapeHtml(`${bar.label}: ${formatUsdPrecise(bar.value)}`)}</title></rect>` +
+        `<text class="label" x="${x + column / 2}" y="${top + plot + 15}" text-anchor="middle">${escapeHtml(label)}</text>`
       );
     })
     .join('\n');

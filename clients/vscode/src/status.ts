@@ -151,8 +151,15 @@ export function statusTooltip(status: ServerStatus): string {
   return `**flashpro** — DeepSeek spend\n\n${table}\n\n${CLICK_HINT}`;
 }
 
-/** The view before the first notification (waiting for a file, starting) or when not running. */
-export function formatServerState(state: 'waiting' | 'starting' | 'stopped', detail?: string): StatusView {
+/** The view before the first notification (waiting for a file, starting, ready) or when not running. */
+export function formatServerState(state: 'waiting' | 'starting' | 'ready' | 'stopped', detail?: string): StatusView {
+  if (state === 'ready') {
+    return {
+      text: '$(pulse) flashpro',
+      tooltip: `**flashpro** — the language server is running; no model calls yet this session.\n\n${CLICK_HINT}`,
+      background: undefined,
+    };
+  }
   if (state === 'waiting') {
     return {
       text: '$(pulse) flashpro',

@@ -32,9 +32,15 @@ export class StatusBar implements vscode.Disposable {
     this.render(this.lastStatus, Command.showReport);
   }
 
-  /** The server is starting (or just started: the last figures stay until new ones arrive). */
+  /** The server is starting. */
   showStarting(): void {
-    this.render(this.lastStatus ?? formatServerState('starting'), Command.showReport);
+    this.lastStatus = undefined;
+    this.render(formatServerState('starting'), Command.showReport);
+  }
+
+  /** The server is running (its figures arrive with the first `flashpro/status`). */
+  showReady(): void {
+    this.render(this.lastStatus ?? formatServerState('ready'), Command.showReport);
   }
 
   /** The server is not running. */

@@ -99,7 +99,11 @@ describe('chart and text helpers', () => {
     assert.match(svg, /<rect class="bar" x="260" y="29" width="180"/);
     assert.match(svg, /<rect class="bar" x="260" y="51" width="0"/);
     assert.equal(horizontalBars('t', []), '');
-    assert.match(verticalBars('d', [{ label: '2026-11-23', value: 1 }]), /height="140"/);
+    const days = verticalBars('d', [{ label: '2026-11-22', value: 1 }, { label: '2026-11-23', value: 0.5 }]);
+    assert.match(days, /<rect class="bar" x="16" y="18" width="32" height="140">/);
+    assert.match(days, /<rect class="bar" x="60" y="88" width="32" height="70">/);
+    assert.match(days, />11-23<\/text>/);
+    assert.match(days, /<title>2026-11-23: \$0\.5000<\/title>/);
   });
 
   it('escapes HTML and shows paths', () => {

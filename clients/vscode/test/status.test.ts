@@ -114,5 +114,6 @@ describe('formatServerState', () => {
   it('spins while starting and waits quietly for a file', () => {
     assert.match(formatServerState('starting').text, /sync~spin/);
     assert.equal(formatServerState('waiting').background, undefined);
+    assert.equal(formatServerState('ready').text, '$(pulse) flashpro');
   });
 });

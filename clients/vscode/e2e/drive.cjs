@@ -1,0 +1,213 @@
+// Drives VS Code (code-server) in headless Chromium through the flashpro extension, as a user:
+// set the API key with the extension's command, type in a Python file, trigger and accept an
+// inline suggestion, read the status bar, run the "Review this" code action and find its
+// diagnostic in the Problems panel, open the spend report. Screenshots and result.json go to
+// E2E_OUT. Run by run.sh (which starts code-server and the fake API and sets the environment).
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const puppeteer = require('puppeteer-core');
+
+const URL = process.env.E2E_URL;
+const WORKSPACE = process.env.E2E_WORKSPACE;
+const OUT = process.env.E2E_OUT;
+const RUN = process.env.E2E_RUN;
+const API_KEY = process.env.E2E_API_KEY || 'sk-test'; // a key the fake accepts
+const KEYS = {
+  trigger: ['Control', 'Alt', 'Shift', 'F1'],
+  commit: ['Control', 'Alt', 'Shift', 'F2'],
+  setApiKey: ['Control', 'Alt', 'Shift', 'F3'],
+  sourceAction: ['Control', 'Alt', 'Shift', 'F4'],
+  problems: ['Control', 'Alt', 'Shift', 'F5'],
+  report: ['Control', 'Alt', 'Shift', 'F6'],
+};
+
+const started = Date.now();
+const result = { steps: [], passed: false };
+
+function log(message) {
+  console.log(`[drive ${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`);
+}
+
+async function step(name, fn) {
+  const t0 = Date.now();
+  try {
+    const detail = await fn();
+    const seconds = (Date.now() - t0) / 1000;
+    result.steps.push({ name, ok: true, seconds, detail });
+    log(`ok   ${name} (${seconds.toFixed(1)}s)${detail ? `: ${detail}` : ''}`);
+  } catch (error) {
+    const seconds = (Date.now() - t0) / 1000;
+    result.steps.push({ name, ok: false, seconds, error: String(error && error.message ? error.message : error) });
+    log(`FAIL ${name} (${seconds.toFixed(1)}s): ${error && error.message ? error.message : error}`);
+    throw error;
+  }
+}
+
+async function chord(page, keys) {
+  for (const key of keys) await page.keyboard.down(key);
+  for (const key of [...keys].reverse()) await page.keyboard.up(key);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+}
+
+/** The flashpro status bar item's text (icons dropped), or null. */
+async function statusText(page) {
+  return page.evaluate(() => {
+    const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
+    return item ? item.textContent.trim() : null;
+  });
+}
+
+async function waitForText(page, selector, pattern, timeout) {
+  await page.waitForFunction(
+    (sel, source) => [...document.querySelectorAll(sel)].some((el) => new RegExp(source).test(el.textContent || '')),
+    { timeout, polling: 200 },
+    selector,
+    pattern.source,
+  );
+}
+
+async function main() {
+  const browser = await puppeteer.launch({
+    executablePath: process.env.E2E_CHROMIUM || '/usr/bin/chromium',
+    headless: process.env.E2E_HEADFUL ? false : true,
+    userDataDir: path.join(RUN, 'chromium-profile'),
+    defaultViewport: { width: 1400, height: 900 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  const page = await browser.newPage();
+  page.setDefaultTimeout(30000);
+  try {
+    await step('open the workbench', async () => {
+      await page.goto(URL, { waitUntil: 'domcontentloaded' });
+      await page.waitForSelector('.monaco-workbench .part.statusbar', { timeout: 60000 });
+      await page.waitForFunction(() => [...document.querySelectorAll('.statusbar-item')].some((el) => (el.id || '').includes('flashpro.status')), { timeout: 60000 });
+      return `status bar: ${await statusText(page)}`;
+    });
+
+    await step('open main.py (the server starts)', async () => {
+      await chord(page, ['Control', 'p']);
+      await page.waitForSelector('.quick-input-widget input', { visible: true });
+      await page.keyboard.type('main.py');
+      await waitForText(page, '.quick-input-list .monaco-list-row', /main\.py/, 15000);
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { visible: true });
+      await waitForText(page, '.editor-instance .view-lines', /def\s+add/, 15000);
+      return 'editor open';
+    });
+
+    await step('set the API key (flashpro: Set DeepSeek API Key)', async () => {
+      await chord(page, KEYS.setApiKey);
+      await page.waitForSelector('.quick-input-widget input[type="password"]', { visible: true });
+      await page.keyboard.type(API_KEY);
+      await shot(page, '01-set-api-key');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '.notifications-toasts', /API key saved/, 30000);
+      return 'saved; server restarted';
+    });
+
+    await step('type and see ghost text', async () => {
+      await page.click('.editor-instance .view-lines');
+      await chord(page, ['Control', 'End']);
+      await page.keyboard.press('Enter');
+      await page.keyboard.type('def answer():', { delay: 40 });
+      await page.keyboard.press('Enter');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await chord(page, KEYS.trigger);
+      await waitForText(page, '.editor-instance .monaco-editor', /return\s42/, 20000);
+      await page.waitForSelector('.editor-instance [class*="ghost-text"]', { timeout: 5000 });
+      await shot(page, '02-ghost-text');
+      return 'ghost text "return 42"';
+    });
+
+    await step('accept the suggestion and save', async () => {
+      await chord(page, KEYS.commit);
+      await page.waitForFunction(() => !document.querySelector('.editor-instance [class*="ghost-text"]'), { timeout: 5000 });
+      await chord(page, ['Control', 's']);
+      const file = path.join(WORKSPACE, 'main.py');
+      const deadline = Date.now() + 10000;
+      let text = '';
+      while (Date.now() < deadline) {
+        text = fs.readFileSync(file, 'utf8');
+        if (/def answer\(\):\n {4}return 42/.test(text)) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      fs.writeFileSync(path.join(OUT, 'main.py.after'), text);
+      if (!/def answer\(\):\n {4}return 42/.test(text)) throw new Error(`document text on disk is:\n${text}`);
+      await shot(page, '03-accepted');
+      return 'main.py ends with "def answer():\\n    return 42"';
+    });
+
+    await step('status bar shows spend and cache rate', async () => {
+      await page.waitForFunction(
+        () => {
+          const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
+          return item && /(\$\d|<\$0\.001).*cached/.test(item.textContent || '');
+        },
+        { timeout: 15000, polling: 200 },
+      );
+      const text = await statusText(page);
+      result.statusBar = text;
+      return text;
+    });
+
+    await step('run the "Review this" code action', async () => {
+      await chord(page, ['Control', 'g']);
+      await page.waitForSelector('.quick-input-widget input', { visible: true });
+      await page.keyboard.type('5');
+      await page.keyboard.press('Enter');
+      await chord(page, KEYS.sourceAction);
+      try {
+        await waitForText(page, '.action-widget .action-list-item, .action-widget .monaco-list-row', /^\s*Review\sthis/, 15000);
+      } catch {
+        await shot(page, '04-no-review-action');
+        const offered = await page.evaluate(() =>
+          [...document.querySelectorAll('.action-widget .monaco-list-row')].map((el) => el.textContent.trim()),
+        );
+        throw new Error(`the server offers no "Review this" source action (offered: ${JSON.stringify(offered)}); this step waits for the server's review action`);
+      }
+      await shot(page, '04-source-actions');
+      await page.evaluate(() => {
+        const row = [...document.querySelectorAll('.action-widget .monaco-list-row')].find((el) => /^\s*Review\sthis/.test(el.textContent || ''));
+        row.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
+        row.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
+        row.click();
+      });
+      await chord(page, KEYS.problems);
+      await waitForText(page, '.markers-panel', /e2e:\scompare\swith\sNone/, 60000);
+      await waitForText(page, '.markers-panel', /flashpro-review/, 5000);
+      await shot(page, '05-review-diagnostic');
+      return 'Problems: "e2e: compare with None using \'is\'." (flashpro-review)';
+    });
+
+    await step('show the spend report', async () => {
+      await chord(page, KEYS.report);
+      await page.waitForSelector('iframe.webview', { timeout: 20000 });
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      await shot(page, '06-report');
+      return 'webview open';
+    });
+    result.passed = true;
+  } finally {
+    await shot(page, '99-final').catch(() => undefined);
+    result.seconds = (Date.now() - started) / 1000;
+    fs.writeFileSync(path.join(OUT, 'result.json'), JSON.stringify(result, null, 2));
+    await browser.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  () => process.exit(1),
+);

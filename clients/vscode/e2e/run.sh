@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# End-to-end test of the extension in real VS Code: code-server 4.139.1 (VS Code 1.139.1) driven
+# in Debian's headless Chromium by puppeteer-core, against the flashpro server from the
+# repository's venv and a scripted fake DeepSeek API (fake_deepseek.py).
+#
+#   clients/vscode/e2e/run.sh            # from anywhere; needs the repo's .venv (README install)
+#
+# Environment: E2E_CACHE (default e2e/.cache: Node 24, code-server, puppeteer-core; reused),
+# E2E_OUT (default e2e/out: screenshots, result.json, logs), E2E_HEADFUL=1 (watch it).
+# Exit status 0 when every step passed. Prints one line per step and a timing summary.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+EXT="$(dirname "$HERE")"
+ROOT="$(cd "$EXT/../.." && pwd)"
+CACHE="${E2E_CACHE:-$HERE/.cache}"
+OUT="${E2E_OUT:-$HERE/out}"
+VENV="$ROOT/.venv"
+API_KEY="sk-test"  # a key the fake accepts; typed into "flashpro: Set DeepSeek API Key"
+START=$EPOCHREALTIME
+since() { awk -v a="$1" -v b="${2:-$EPOCHREALTIME}" 'BEGIN { printf "%.1f", b - a }'; }
+stamp() { printf '[e2e %6ss] %s\n' "$(since "$START")" "$*"; }
+
+[ -x "$VENV/bin/flashpro" ] || { echo "no $VENV/bin/flashpro: install the project first (see README)" >&2; exit 2; }
+rm -rf "$OUT" && mkdir -p "$OUT"
+RUN="$(mktemp -d /tmp/flashpro-e2e.XXXXXX)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ ! -d "$OUT/code-server-logs" ] && [ -d "$RUN/user-data/logs" ]; then cp -r "$RUN/user-data/logs" "$OUT/code-server-logs" 2>/dev/null || true; fi
+  rm -rf "$RUN"
+}
+trap cleanup EXIT
+
+stamp "setup (cache: $CACHE)"
+"$HERE/setup.sh" "$CACHE"
+export PATH="$CACHE/node24/bin:$PATH"
+SETUP_DONE=$EPOCHREALTIME
+
+stamp "packaging the extension"
+(
+  cd "$EXT"
+  [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error
+  npm run --silent package >"$OUT/package.log" 2>&1 || { cat "$OUT/package.log" >&2; exit 1; }
+)
+VSIX="$EXT/dist/flashpro.vsix"
+
+stamp "starting the fake DeepSeek API"
+"$VENV/bin/python" "$HERE/fake_deepseek.py" --records "$OUT/fake-requests.json" >"$RUN/fake.url" 2>"$OUT/fake.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$RUN/fake.url" ] && break; sleep 0.1; done
+FAKE_URL="$(head -1 "$RUN/fake.url")"
+[ -n "$FAKE_URL" ] || { echo "the fake DeepSeek API did not start" >&2; cat "$OUT/fake.log" >&2; exit 1; }
+
+# A fresh workspace, user data and extensions dir; settings that point flashpro at the fake.
+WS="$RUN/workspace"; USER_DATA="$RUN/user-data"; EXTENSIONS="$RUN/extensions"
+mkdir -p "$WS" "$USER_DATA/User" "$EXTENSIONS" "$RUN/xdg"
+cp "$HERE/workspace/main.py" "$WS/main.py"
+"$VENV/bin/python" - "$USER_DATA/User" "$FAKE_URL" "$VENV/bin/flashpro" "$OUT/ledger.sqlite3" <<'PY'
+import json, sys
+from pathlib import Path
+user, url, flashpro, ledger = sys.argv[1:]
+settings = {
+    "flashpro.baseUrl": url,
+    "flashpro.server.command": [flashpro, "lsp"],
+    "flashpro.ledgerPath": ledger,
+    "flashpro.trace.server": "verbose",
+    "workbench.startupEditor": "none",
+    "workbench.tips.enabled": False,
+    "workbench.welcomePage.walkthroughs.openOnInstall": False,
+    "security.workspace.trust.enabled": False,
+    "telemetry.telemetryLevel": "off",
+    "update.mode": "none",
+    "extensions.autoCheckUpdates": False,
+    "extensions.autoUpdate": False,
+    "chat.disableAIFeatures": True,
+    "editor.inlineSuggest.enabled": True,
+    "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
+    "editor.suggestOnTriggerCharacters": False,
+    "editor.autoClosingBrackets": "never",
+    "editor.lightbulb.enabled": "off",
+    "files.autoSave": "off",
+}
+keys = [
+    ("ctrl+alt+shift+f1", "editor.action.inlineSuggest.trigger"),
+    ("ctrl+alt+shift+f2", "editor.action.inlineSuggest.commit"),
+    ("ctrl+alt+shift+f3", "flashpro.setApiKey"),
+    ("ctrl+alt+shift+f4", "editor.action.sourceAction"),
+    ("ctrl+alt+shift+f5", "workbench.actions.view.problems"),
+    ("ctrl+alt+shift+f6", "flashpro.showReport"),
+]
+Path(user, "settings.json").write_text(json.dumps(settings, indent=2))
+Path(user, "keybindings.json").write_text(json.dumps([{"key": k, "command": c} for k, c in keys], indent=2))
+PY
+
+CODE_SERVER="$CACHE/code-server/node_modules/.bin/code-server"
+export XDG_CONFIG_HOME="$RUN/xdg" XDG_DATA_HOME="$RUN/xdg"
+unset DEEPSEEK_API_KEY DEEPSEEK_BASE_URL FLASHPRO_LEDGER  # the key must come from the secret store
+stamp "installing the .vsix into code-server"
+"$CODE_SERVER" --user-data-dir "$USER_DATA" --extensions-dir "$EXTENSIONS" --install-extension "$VSIX" >"$OUT/install.log" 2>&1 \
+  || { cat "$OUT/install.log" >&2; exit 1; }
+
+PORT="$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+stamp "starting code-server on 127.0.0.1:$PORT"
+"$CODE_SERVER" --bind-addr "127.0.0.1:$PORT" --auth none --disable-workspace-trust --disable-telemetry \
+  --disable-update-check ${E2E_LOG_LEVEL:+--log "$E2E_LOG_LEVEL"} --user-data-dir "$USER_DATA" --extensions-dir "$EXTENSIONS" "$WS" >"$OUT/code-server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
+
+stamp "driving VS Code in Chromium"
+DRIVE_START=$EPOCHREALTIME
+status=0
+E2E_URL="http://127.0.0.1:$PORT/?folder=$WS" E2E_WORKSPACE="$WS" E2E_OUT="$OUT" E2E_RUN="$RUN" E2E_API_KEY="$API_KEY" \
+  NODE_PATH="$CACHE/driver/node_modules" node "$HERE/drive.cjs" || status=$?
+
+DRIVE_END=$EPOCHREALTIME
+# Stop code-server and the fake (which then writes its request summary), keep the logs.
+for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+PIDS=()
+cp -r "$USER_DATA/logs" "$OUT/code-server-logs" 2>/dev/null || true
+
+stamp "checking the ledger, the fake's requests and the logs"
+"$VENV/bin/python" - "$OUT" "$API_KEY" <<'PY' || status=1
+import json, sqlite3, sys
+from pathlib import Path
+out, key = Path(sys.argv[1]), sys.argv[2]
+result_path = out / "result.json"
+result = json.loads(result_path.read_text()) if result_path.exists() else {}
+problems = []
+rows = sqlite3.connect(out / "ledger.sqlite3").execute("SELECT kind, outcome FROM calls").fetchall() \
+    if (out / "ledger.sqlite3").exists() else []
+accepted = sum(1 for _, outcome in rows if outcome == "accepted")
+result["ledger"] = {"calls": len(rows), "accepted": accepted}
+if not accepted:
+    problems.append("the ledger has no accepted completion: flashpro.accept did not reach the server")
+requests = json.loads((out / "fake-requests.json").read_text())["requests"] if (out / "fake-requests.json").exists() else []
+fim_ok = [r for r in requests if r["endpoint"] == "fim" and r["auth_valid"]]
+result["fake"] = {"requests": len(requests), "fim_with_valid_key": len(fim_ok)}
+if not fim_ok:
+    problems.append("no FIM request reached the fake with the key from the secret store")
+leaks = [str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.suffix in {".log", ".txt", ".json"}
+         and key in p.read_text(errors="replace")]
+result["keyInLogs"] = leaks
+if leaks:
+    problems.append(f"the API key appears in {leaks}")
+result["checks"] = problems or "ok"
+result_path.write_text(json.dumps(result, indent=2))
+print(f"ledger: {len(rows)} calls, {accepted} accepted; fake: {len(fim_ok)} FIM calls with the key; key in logs: {leaks or 'nowhere'}")
+for problem in problems:
+    print(f"FAIL {problem}")
+sys.exit(1 if problems else 0)
+PY
+END=$EPOCHREALTIME
+echo "e2e timings: setup $(since "$START" "$SETUP_DONE")s, drive $(since "$DRIVE_START" "$DRIVE_END")s, total $(since "$START" "$END")s"
+[ $status -eq 0 ] && echo "e2e: passed" || echo "e2e: FAILED (see $OUT)"
+exit $status
