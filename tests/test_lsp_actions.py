@@ -168,6 +168,9 @@ async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek
         await asyncio.sleep(0.2)
         await session.wait_for(lambda: _review_diagnostics(session, uri)[0].range.start.line == 7)
 
+        await session.wait_for(lambda: "planner $" in getattr(session.spend_diagnostic(uri), "message", ""))
+        assert session.spend_diagnostic(uri).message.startswith("flashpro: ")
+
         assert (await session.execute("flashpro.clearReview", {"uri": uri}))["cleared"] == 1
         await session.wait_for(lambda: _review_diagnostics(session, uri) == [])
 

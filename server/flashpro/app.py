@@ -262,7 +262,8 @@ class Flashpro:
         if stats.calls == 0:
             self.frontend.publish_spend(uri, None, settings.severity)
             return
-        message = spend_line(stats)
+        planner = await self.accounting.file_stats(uri, role="planner") if stats.calls else None
+        message = spend_line(stats, planner.cost_usd if planner is not None else 0.0)
         if self._budget.stage is not Stage.NORMAL:
             message += f" · budget: {self._budget.stage.name.lower().replace('_', ' ')}"
         drop = self.accounting.drops.get(uri)

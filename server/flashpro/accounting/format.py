@@ -32,12 +32,16 @@ def percent(ratio: float | None) -> str:
     return "n/a" if ratio is None else f"{ratio * 100:.0f}%"
 
 
-def spend_line(stats: Stats) -> str:
-    """`flashpro: 41.2k tokens · 87% cache hit · $0.0031 · 23/61 completions accepted`."""
+def spend_line(stats: Stats, planner_usd: float = 0.0) -> str:
+    """`flashpro: 41.2k tokens · 87% cache hit · $0.0031 (executor $0.0011 · planner $0.0020) · 23/61
+    completions accepted`; the split appears once the planner has spent on the file."""
+    cost = dollars(stats.cost_usd)
+    if planner_usd > 0:
+        cost += f" (executor {dollars(max(stats.cost_usd - planner_usd, 0.0))} · planner {dollars(planner_usd)})"
     parts = [
         f"{tokens(stats.prompt_tokens + stats.output_tokens)} tokens",
         f"{percent(stats.cache_hit_ratio)} cache hit",
-        dollars(stats.cost_usd),
+        cost,
     ]
     if stats.shown:
         parts.append(f"{stats.accepted + stats.partially_accepted}/{stats.shown} completions accepted")

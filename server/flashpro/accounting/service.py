@@ -179,13 +179,13 @@ class Accounting:
             return {"since": now.replace(hour=0, minute=0, second=0, microsecond=0)}
         return {}
 
-    async def file_stats(self, uri: str) -> Stats:
-        """Spend on `uri` over the configured diagnostic window."""
+    async def file_stats(self, uri: str, role: str | None = None) -> Stats:
+        """Spend on `uri` over the configured diagnostic window (of one role, if given)."""
         ledger, window = self.ledger, self._window()
 
         def read() -> Stats:
             ledger.flush()
-            return ledger.stats(file_uri=uri, **window)
+            return ledger.stats(file_uri=uri, role=role, **window)
 
         return await asyncio.to_thread(read)
 

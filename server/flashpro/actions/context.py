@@ -108,6 +108,8 @@ def enclosing_scope(lines: list[str], span: LineSpan) -> LineSpan:
                 end = i
             break
         end = i
+    while end > span.end and not lines[end].strip():
+        end -= 1  # trailing blank lines belong to nobody
     return LineSpan(start, max(end, span.end))
 
 

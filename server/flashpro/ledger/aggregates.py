@@ -200,10 +200,14 @@ def build_filter(
     since: datetime | None = None,
     session_id: str | None = None,
     workspace: str | Sequence[str] | None = None,
+    role: str | None = None,
 ) -> Filter:
     """A ``WHERE`` clause (possibly empty) and its parameters."""
     clauses: list[str] = []
     params: list[Any] = []
+    if role is not None:
+        clauses.append("role = ?")
+        params.append(role)
     if file_uri is not None:
         clauses.append("file_uri = ?")
         params.append(file_uri)

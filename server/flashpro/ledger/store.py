@@ -215,10 +215,11 @@ class Ledger:
         since: datetime | None = None,
         session_id: str | None = None,
         workspace: str | Sequence[str] | None = None,
+        role: str | None = None,
     ) -> Stats:
         """Totals over the committed rows matching every given filter (``since`` inclusive)."""
         where = build_filter(
-            file_uri=file_uri, since=since, session_id=session_id, workspace=workspace
+            file_uri=file_uri, since=since, session_id=session_id, workspace=workspace, role=role
         )
         with self._read_lock:
             return query_stats(self._reader, where)
