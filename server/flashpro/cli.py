@@ -42,6 +42,9 @@ def _run_lsp(args: argparse.Namespace) -> int:
 
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # Editors log a server's stderr as errors (Neovim's lsp.log): only warnings go there; the
+    # full log at --log-level reaches the editor as window/logMessage.
+    stderr.setLevel(max(level, logging.WARNING))
     configure_logging(stderr, level)
     server = create_server(level)
     if args.tcp:
