@@ -1,7 +1,8 @@
 // Drives VS Code (code-server) in headless Chromium through the flashpro extension, as a user:
 // set the API key with the extension's command, type in a Python file, trigger and accept an
 // inline suggestion, read the status bar, run the "Review this" code action and find its
-// diagnostic in the Problems panel, open the spend report. Screenshots and result.json go to
+// diagnostic in the Problems panel, run "Quick edit…" (the extension asks for the instruction),
+// open the spend report. Screenshots and result.json go to
 // E2E_OUT. Run by run.sh (which starts code-server and the fake API and sets the environment).
 'use strict';
 
@@ -21,6 +22,8 @@ const KEYS = {
   sourceAction: ['Control', 'Alt', 'Shift', 'F4'],
   problems: ['Control', 'Alt', 'Shift', 'F5'],
   report: ['Control', 'Alt', 'Shift', 'F6'],
+  refactor: ['Control', 'Alt', 'Shift', 'F7'],
+  settingsJson: ['Control', 'Alt', 'Shift', 'F8'],
 };
 
 const started = Date.now();
@@ -52,6 +55,36 @@ async function chord(page, keys) {
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(OUT, `${name}.png`) });
+}
+
+/**
+ * Opens a code action menu with `keys` and picks the action whose title matches `pattern`; the
+ * menu is opened again (up to three times) when it does not list the action in time.
+ */
+async function pickAction(page, keys, pattern, what, screenshot) {
+  const rows = '.action-widget .monaco-list-row';
+  let offered = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await chord(page, keys);
+    try {
+      await waitForText(page, rows, pattern, 8000);
+      if (screenshot) await shot(page, screenshot);
+      await page.evaluate(
+        (sel, source) => {
+          const row = [...document.querySelectorAll(sel)].find((el) => new RegExp(source).test(el.textContent || ''));
+          row.click();
+        },
+        rows,
+        pattern.source,
+      );
+      return;
+    } catch {
+      offered = await page.evaluate((sel) => [...document.querySelectorAll(sel)].map((el) => el.textContent.trim()), rows);
+      await page.keyboard.press('Escape');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  throw new Error(`the server offers no "${what}" action (last menu: ${JSON.stringify(offered)})`);
 }
 
 /** The flashpro status bar item's text (icons dropped), or null. */
@@ -107,7 +140,7 @@ async function main() {
       return 'editor open';
     });
 
-    await step('set the API key (flashpro: Set DeepSeek API Key)', async () => {
+    await step('set the API key (flashpro: Set DeepSeek API key)', async () => {
       await chord(page, KEYS.setApiKey);
       await page.waitForSelector('.quick-input-widget input[type="password"]', { visible: true });
       await page.keyboard.type(API_KEY);
@@ -167,23 +200,7 @@ async function main() {
       await page.waitForSelector('.quick-input-widget input', { visible: true });
       await page.keyboard.type('5');
       await page.keyboard.press('Enter');
-      await chord(page, KEYS.sourceAction);
-      try {
-        await waitForText(page, '.action-widget .action-list-item, .action-widget .monaco-list-row', /^\s*Review\sthis/, 15000);
-      } catch {
-        await shot(page, '04-no-review-action');
-        const offered = await page.evaluate(() =>
-          [...document.querySelectorAll('.action-widget .monaco-list-row')].map((el) => el.textContent.trim()),
-        );
-        throw new Error(`the server offers no "Review this" source action (offered: ${JSON.stringify(offered)}); this step waits for the server's review action`);
-      }
-      await shot(page, '04-source-actions');
-      await page.evaluate(() => {
-        const row = [...document.querySelectorAll('.action-widget .monaco-list-row')].find((el) => /^\s*Review\sthis/.test(el.textContent || ''));
-        row.dispatchEvent(new MouseEvent('mousedown', { bubbles: true }));
-        row.dispatchEvent(new MouseEvent('mouseup', { bubbles: true }));
-        row.click();
-      });
+      await pickAction(page, KEYS.sourceAction, /^\s*Review\sthis/, 'Review this', '04-source-actions');
       await chord(page, KEYS.problems);
       await waitForText(page, '.markers-panel', /e2e:\scompare\swith\sNone/, 60000);
       await waitForText(page, '.markers-panel', /flashpro-review/, 5000);
@@ -191,12 +208,57 @@ async function main() {
       return 'Problems: "e2e: compare with None using \'is\'." (flashpro-review)';
     });
 
+    await step('run "Quick edit…": the extension asks for the instruction', async () => {
+      await chord(page, ['Control', 'g']);
+      await page.waitForSelector('.quick-input-widget input', { visible: true });
+      await page.keyboard.type('7');
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Home');
+      await chord(page, ['Shift', 'End']);
+      await pickAction(page, KEYS.refactor, /^\s*Quick\sedit/, 'Quick edit…', '06-refactor-actions');
+      await waitForText(page, '.quick-input-widget', /flashpro: Quick edit/, 15000);
+      await page.keyboard.type('use the sum builtin');
+      await shot(page, '07-quick-edit-instruction');
+      await page.keyboard.press('Enter');
+      await waitForText(page, '.editor-instance .view-lines', /return\ssum\(\(a,\sb\)\)/, 30000);
+      await shot(page, '08-quick-edit-applied');
+      return 'line 7 became "return sum((a, b))"';
+    });
+
     await step('show the spend report', async () => {
       await chord(page, KEYS.report);
       await page.waitForSelector('iframe.webview', { timeout: 20000 });
       await new Promise((resolve) => setTimeout(resolve, 1500));
-      await shot(page, '06-report');
+      await shot(page, '09-report');
       return 'webview open';
+    });
+    await step('a server that cannot start: error with "Open settings" and "Show log"', async () => {
+      // As a user would: edit settings.json in the editor and save it.
+      await chord(page, KEYS.settingsJson);
+      await waitForText(page, '.editor-instance .view-lines', /files\.autoSave/, 15000);
+      await chord(page, ['Control', 'End']);
+      await page.keyboard.press('ArrowUp');
+      await page.keyboard.press('End');
+      await page.keyboard.type(',\n"flashpro.server.command": ["python3", "-c", "import sys; sys.exit(3)"]');
+      await chord(page, ['Control', 's']);
+      await waitForText(page, '.notifications-toasts', /flashpro: the language server exited while starting/, 30000);
+      const buttons = await page.evaluate(() =>
+        [...document.querySelectorAll('.notifications-toasts .notification-list-item')]
+          .filter((el) => /exited while starting/.test(el.textContent || ''))
+          .flatMap((el) => [...el.querySelectorAll('.monaco-button')].map((b) => b.textContent.trim())),
+      );
+      if (!buttons.includes('Open settings') || !buttons.includes('Show log')) {
+        throw new Error(`the notification's buttons are ${JSON.stringify(buttons)}`);
+      }
+      await page.waitForFunction(
+        () => {
+          const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
+          return item && item.querySelector('.codicon-circle-slash');
+        },
+        { timeout: 10000, polling: 200 },
+      );
+      await shot(page, '10-server-cannot-start');
+      return `notification with ${JSON.stringify(buttons)}; status bar: not running`;
     });
     result.passed = true;
   } finally {

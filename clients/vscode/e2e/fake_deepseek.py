@@ -10,7 +10,9 @@ summary of the requests it saw to `--records`. Answers:
 - FIM: `return 42` when the prompt ends inside `def answer():` (the line the test types), else
   nothing, so automatic completions while typing stay out of the way;
 - chat: for a review task, one finding on the line holding `if a == None:` (found by its number
-  in the prompt); other tasks get the fake's defaults.
+  in the prompt); for a quick edit, the selected `return a + b` rewritten as `return sum((a, b))`
+  (the instruction the test types is checked to be in the prompt); other tasks get the fake's
+  defaults.
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from tests.fakes.model import message_text  # noqa: E402
 
 COMPLETION = "return 42"
 FLAGGED = "if a == None:"
+INSTRUCTION = "use the sum builtin"
+REWRITTEN = "    return sum((a, b))\n"
 NUMBERED = re.compile(r"^\s*(\d+)\| (.*)$", re.MULTILINE)
 
 
@@ -57,6 +61,9 @@ def chat(request: dict[str, Any]) -> str:
             "replacement": "if a is None:",
         }
         return json.dumps({"findings": [finding]})
+    if "Task: rewrite lines" in text:
+        replacement = REWRITTEN if INSTRUCTION in text else "    # no instruction arrived\n"
+        return json.dumps({"replacement": replacement})
     return '{"answer": "ok"}' if json_mode else "OK"
 
 

@@ -78,6 +78,8 @@ settings = {
     "editor.quickSuggestions": {"other": False, "comments": False, "strings": False},
     "editor.suggestOnTriggerCharacters": False,
     "editor.autoClosingBrackets": "never",
+    "editor.autoClosingQuotes": "never",
+    "editor.formatOnType": False,
     "editor.lightbulb.enabled": "off",
     "files.autoSave": "off",
 }
@@ -88,6 +90,8 @@ keys = [
     ("ctrl+alt+shift+f4", "editor.action.sourceAction"),
     ("ctrl+alt+shift+f5", "workbench.actions.view.problems"),
     ("ctrl+alt+shift+f6", "flashpro.showReport"),
+    ("ctrl+alt+shift+f7", "editor.action.refactor"),
+    ("ctrl+alt+shift+f8", "workbench.action.openSettingsJson"),
 ]
 Path(user, "settings.json").write_text(json.dumps(settings, indent=2))
 Path(user, "keybindings.json").write_text(json.dumps([{"key": k, "command": c} for k, c in keys], indent=2))

@@ -274,6 +274,11 @@ export class ServerConnection implements vscode.Disposable {
       initializationOptions: initializationOptions(config.get<unknown>(SECTION), this.apiKey),
       synchronize: { configurationSection: SECTION },
       errorHandler: this.errorHandler(),
+      // No raw error toast: a failed start ends in showFatal's notification (from start()).
+      initializationFailedHandler: (error) => {
+        this.log.error(`the language server failed to initialize: ${String(error)}`);
+        return false;
+      },
       middleware: {
         workspace: {
           configuration: async (params, token, next) => {
