@@ -24,6 +24,8 @@ const KEYS = {
   report: ['Control', 'Alt', 'Shift', 'F6'],
   refactor: ['Control', 'Alt', 'Shift', 'F7'],
   settingsJson: ['Control', 'Alt', 'Shift', 'F8'],
+  clearReviews: ['Control', 'Alt', 'Shift', 'F9'],
+  reviewFile: ['Control', 'Alt', 'Shift', 'F10'],
 };
 
 const started = Date.now();
@@ -137,7 +139,14 @@ async function main() {
       await page.keyboard.press('Enter');
       await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { visible: true });
       await waitForText(page, '.editor-instance .view-lines', /def\s+add/, 15000);
-      return 'editor open';
+      await page.waitForFunction(
+        () => {
+          const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
+          return item && /set API key/.test(item.textContent || '');
+        },
+        { timeout: 20000, polling: 200 },
+      );
+      return `editor open; status bar: ${await statusText(page)}`;
     });
 
     await step('set the API key (flashpro: Set DeepSeek API key)', async () => {
@@ -206,6 +215,18 @@ async function main() {
       await waitForText(page, '.markers-panel', /flashpro-review/, 5000);
       await shot(page, '05-review-diagnostic');
       return 'Problems: "e2e: compare with None using \'is\'." (flashpro-review)';
+    });
+
+    await step('extension commands: Clear Review Findings, then Review This File', async () => {
+      await chord(page, KEYS.clearReviews);
+      await page.waitForFunction(
+        () => !/e2e:\scompare/.test(document.querySelector('.markers-panel')?.textContent || ''),
+        { timeout: 15000, polling: 200 },
+      );
+      await page.click('.editor-instance .view-lines');
+      await chord(page, KEYS.reviewFile);
+      await waitForText(page, '.markers-panel', /e2e:\scompare\swith\sNone/, 30000);
+      return 'findings cleared, then back from a whole-file review';
     });
 
     await step('run "Quick edit…": the extension asks for the instruction', async () => {

@@ -92,6 +92,8 @@ keys = [
     ("ctrl+alt+shift+f6", "flashpro.showReport"),
     ("ctrl+alt+shift+f7", "editor.action.refactor"),
     ("ctrl+alt+shift+f8", "workbench.action.openSettingsJson"),
+    ("ctrl+alt+shift+f9", "flashpro.clearReviews"),
+    ("ctrl+alt+shift+f10", "flashpro.reviewFile"),
 ]
 Path(user, "settings.json").write_text(json.dumps(settings, indent=2))
 Path(user, "keybindings.json").write_text(json.dumps([{"key": k, "command": c} for k, c in keys], indent=2))

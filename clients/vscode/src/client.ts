@@ -180,6 +180,12 @@ export class ServerConnection implements vscode.Disposable {
       : client.sendRequest(ExecuteCommandRequest.type, params, token);
   }
 
+  /** Whether the server has a key from somewhere: secret store, environment or settings. */
+  private hasKey(): boolean {
+    const setting = vscode.workspace.getConfiguration(SECTION).get<unknown>('apiKey');
+    return Boolean(this.apiKey || process.env.DEEPSEEK_API_KEY || (typeof setting === 'string' && setting.trim()));
+  }
+
   private commandLine(): ServerCommandLine {
     const setting = vscode.workspace.getConfiguration(SECTION).get<unknown>('server.command');
     return resolveServerCommand(setting, {
@@ -231,7 +237,7 @@ export class ServerConnection implements vscode.Disposable {
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         this.everRunning = true;
-        this.status.showReady();
+        this.status.showReady(this.hasKey());
       } else if (event.newState === State.Starting) {
         this.status.showStarting();
       } else if (this.client === client) {

@@ -33,18 +33,13 @@ function selectionOrLine(editor: vscode.TextEditor): vscode.Range {
   return selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
 }
 
-/** Runs a server command with a cancellable progress notification; errors become messages. */
-async function runWithProgress(
-  connection: ServerConnection,
-  title: string,
-  command: string,
-  argument: object,
-): Promise<unknown> {
+/**
+ * Runs a server action command. The server reports its own progress (`$/progress`, with a cancel
+ * button) and its outcome (a message); a failed request becomes an error message here.
+ */
+async function runAction(connection: ServerConnection, command: string, argument: object): Promise<unknown> {
   try {
-    return await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      (_progress, token) => connection.execute(command, argument, token),
-    );
+    return await connection.execute(command, argument);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     if (!/cancel/i.test(message)) {
@@ -128,7 +123,7 @@ export function registerCommands(
     if (instruction === undefined) {
       return;
     }
-    await runWithProgress(connection, 'flashpro: quick edit…', ServerCommand.quickEdit, {
+    await runAction(connection, ServerCommand.quickEdit, {
       uri: editor.document.uri.toString(),
       range: lspRange(range),
       instruction,
@@ -140,7 +135,7 @@ export function registerCommands(
     if (editor === undefined) {
       return;
     }
-    await runWithProgress(connection, 'flashpro: reviewing the file…', ServerCommand.review, {
+    await runAction(connection, ServerCommand.review, {
       uri: editor.document.uri.toString(),
     });
   });
@@ -150,13 +145,13 @@ export function registerCommands(
     if (editor === undefined) {
       return;
     }
-    await runWithProgress(connection, 'flashpro: designing…', ServerCommand.design, {
+    await runAction(connection, ServerCommand.design, {
       uri: editor.document.uri.toString(),
       range: lspRange(selectionOrLine(editor)),
     });
   });
 
   register(Command.clearReviews, async () => {
-    await runWithProgress(connection, 'flashpro: clearing review findings…', ServerCommand.clearReview, {});
+    await runAction(connection, ServerCommand.clearReview, {});
   });
 }

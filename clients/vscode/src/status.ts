@@ -152,7 +152,17 @@ export function statusTooltip(status: ServerStatus): string {
 }
 
 /** The view before the first notification (waiting for a file, starting, ready) or when not running. */
-export function formatServerState(state: 'waiting' | 'starting' | 'ready' | 'stopped', detail?: string): StatusView {
+export function formatServerState(
+  state: 'waiting' | 'starting' | 'ready' | 'no-key' | 'stopped',
+  detail?: string,
+): StatusView {
+  if (state === 'no-key') {
+    return {
+      text: '$(key) flashpro: set API key',
+      tooltip: '**flashpro** — no DeepSeek API key: completions and actions are off.\n\nClick to run *flashpro: Set DeepSeek API key*.',
+      background: 'warning',
+    };
+  }
   if (state === 'ready') {
     return {
       text: '$(pulse) flashpro',

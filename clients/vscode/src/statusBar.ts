@@ -39,8 +39,14 @@ export class StatusBar implements vscode.Disposable {
   }
 
   /** The server is running (its figures arrive with the first `flashpro/status`). */
-  showReady(): void {
-    this.render(this.lastStatus ?? formatServerState('ready'), Command.showReport);
+  showReady(hasKey: boolean): void {
+    if (this.lastStatus !== undefined) {
+      this.render(this.lastStatus, Command.showReport);
+    } else if (hasKey) {
+      this.render(formatServerState('ready'), Command.showReport);
+    } else {
+      this.render(formatServerState('no-key'), Command.setApiKey);
+    }
   }
 
   /** The server is not running. */

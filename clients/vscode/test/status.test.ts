@@ -116,4 +116,11 @@ describe('formatServerState', () => {
     assert.equal(formatServerState('waiting').background, undefined);
     assert.equal(formatServerState('ready').text, '$(pulse) flashpro');
   });
+
+  it('asks for a key when there is none', () => {
+    const view = formatServerState('no-key');
+    assert.equal(view.text, '$(key) flashpro: set API key');
+    assert.equal(view.background, 'warning');
+    assert.match(view.tooltip, /Set DeepSeek API key/);
+  });
 });
