@@ -249,10 +249,23 @@ async function main() {
     await step('show the spend report', async () => {
       await chord(page, KEYS.report);
       await page.waitForSelector('iframe.webview', { timeout: 20000 });
-      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The page lives in a frame nested in the webview's iframe: wait for its rendered text.
+      const deadline = Date.now() + 20000;
+      let text = '';
+      while (Date.now() < deadline && !/Spend per file/.test(text)) {
+        for (const frame of page.frames()) {
+          const body = await frame.evaluate(() => (document.body ? document.body.innerText : '')).catch(() => '');
+          if (/flashpro spend report/.test(body)) text = body;
+        }
+        if (!/Spend per file/.test(text)) await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      if (!/Spend per file/.test(text) || !/By role/.test(text) || !/executor/.test(text)) {
+        throw new Error(`the report page shows: ${text.slice(0, 300) || '(nothing)'}`);
+      }
       await shot(page, '09-report');
-      return 'webview open';
+      return 'report rendered: totals, spend per file and per day, tables by file/role/model/day';
     });
+
     await step('a server that cannot start: error with "Open settings" and "Show log"', async () => {
       // As a user would: edit settings.json in the editor and save it.
       await chord(page, KEYS.settingsJson);
