@@ -110,7 +110,7 @@ export class ServerConnection implements vscode.Disposable {
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (
           this.client !== undefined &&
-          (event.affectsConfiguration(`${SECTION}.server`) || event.affectsConfiguration(Setting.enabledLanguages))
+          (event.affectsConfiguration(Setting.serverCommand) || event.affectsConfiguration(Setting.enabledLanguages))
         ) {
           void this.restart();
         }
@@ -153,17 +153,22 @@ export class ServerConnection implements vscode.Disposable {
     });
   }
 
-  /** Restarts the server if the stored API key differs from the one it was started with. */
-  useStoredKey(): Promise<void> {
+  /**
+   * Restarts a running server if the stored API key differs from the one it was started with;
+   * true when it did. (A server not started yet reads the key when it starts.)
+   */
+  useStoredKey(): Promise<boolean> {
     return this.serialize(async () => {
       if (this.client === undefined) {
-        return;
+        return false;
       }
       const stored = (await this.context.secrets.get(SECRET_API_KEY)) ?? undefined;
-      if (stored !== this.apiKey) {
-        await this.doStop();
-        await this.doStart();
+      if (stored === this.apiKey) {
+        return false;
       }
+      await this.doStop();
+      await this.doStart();
+      return true;
     });
   }
 
@@ -187,7 +192,7 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   private commandLine(): ServerCommandLine {
-    const setting = vscode.workspace.getConfiguration(SECTION).get<unknown>('server.command');
+    const setting = vscode.workspace.getConfiguration().get<unknown>(Setting.serverCommand);
     return resolveServerCommand(setting, {
       pathVariable: process.env.PATH ?? '',
       isExecutable,

@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 
 import { askInstruction, type ServerConnection } from './client';
-import { Command, SECRET_API_KEY, SECTION, ServerCommand } from './constants';
+import { Command, SECRET_API_KEY, ServerCommand, Setting } from './constants';
 import { ReportPanel, type ReportRequest } from './reportPanel';
 
 /** An LSP range (0-based lines, UTF-16 characters: VS Code's own positions). */
@@ -51,16 +51,16 @@ async function runAction(connection: ServerConnection, command: string, argument
 
 /** Flips `flashpro.completion.automatic` where it is set (else in user settings). */
 async function toggleAutomatic(): Promise<void> {
-  const config = vscode.workspace.getConfiguration(SECTION);
-  const inspected = config.inspect<boolean>('completion.automatic');
-  const current = config.get<boolean>('completion.automatic', true);
+  const config = vscode.workspace.getConfiguration();
+  const inspected = config.inspect<boolean>(Setting.completionAutomatic);
+  const current = config.get<boolean>(Setting.completionAutomatic, true);
   const target =
     inspected?.workspaceFolderValue !== undefined
       ? vscode.ConfigurationTarget.WorkspaceFolder
       : inspected?.workspaceValue !== undefined
         ? vscode.ConfigurationTarget.Workspace
         : vscode.ConfigurationTarget.Global;
-  await config.update('completion.automatic', !current, target);
+  await config.update(Setting.completionAutomatic, !current, target);
   void vscode.window.showInformationMessage(
     `flashpro: automatic completions ${current ? 'off — invoke them with Alt+\\ (Trigger Inline Suggestion)' : 'on'}.`,
   );
@@ -89,8 +89,10 @@ export function registerCommands(
       return;
     }
     await context.secrets.store(SECRET_API_KEY, key.trim());
-    await connection.useStoredKey();
-    void vscode.window.showInformationMessage('flashpro: API key saved; the server was restarted.');
+    const restarted = await connection.useStoredKey();
+    void vscode.window.showInformationMessage(
+      `flashpro: API key saved${restarted ? '; the server was restarted' : ''}.`,
+    );
   });
 
   register(Command.clearApiKey, async () => {
