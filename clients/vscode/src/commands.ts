@@ -27,12 +27,6 @@ function activeEditor(): vscode.TextEditor | undefined {
   return editor;
 }
 
-/** The selection, or the cursor's whole line when nothing is selected. */
-function selectionOrLine(editor: vscode.TextEditor): vscode.Range {
-  const selection = editor.selection;
-  return selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
-}
-
 /**
  * Runs a server action command. The server reports its own progress (`$/progress`, with a cancel
  * button) and its outcome (a message); a failed request becomes an error message here.
@@ -120,7 +114,8 @@ export function registerCommands(
     if (editor === undefined) {
       return;
     }
-    const range = selectionOrLine(editor);
+    // An empty selection is sent as it is: the server then takes the enclosing definition.
+    const range = editor.selection;
     const instruction = await askInstruction();
     if (instruction === undefined) {
       return;
@@ -149,7 +144,7 @@ export function registerCommands(
     }
     await runAction(connection, ServerCommand.design, {
       uri: editor.document.uri.toString(),
-      range: lspRange(selectionOrLine(editor)),
+      range: lspRange(editor.selection), // empty: the server takes the paragraph at the cursor
     });
   });
 
