@@ -72,7 +72,12 @@ class FlashproStrategy:
         """Start the server (its stderr log goes to `server_log`, else nowhere), then warm it up
         with one invoked request on a throw-away document: the first request pays for loading
         the tokenizer, which is a start-up cost, not a per-keystroke one (see `warmup_ms`)."""
-        self._cm = start_session(self.editor, init_options=self.init_options, ledger=self.ledger)
+        self._cm = start_session(
+            self.editor,
+            init_options=self.init_options,
+            ledger=self.ledger,
+            log_level="DEBUG" if self.server_log is not None else None,
+        )
         self.session = await self._cm.__aenter__()
         self._redirect_stderr()
         uri = "file:///workspace/replay_warmup.py"

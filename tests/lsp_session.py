@@ -151,6 +151,7 @@ async def start_session(
     configuration: dict[str, Any] | None = None,
     ledger: Path | None = None,
     root_uri: str = "file:///workspace",
+    log_level: str | None = None,
 ) -> AsyncIterator[Session]:
     """Start `python -m flashpro lsp`, initialize it as `editor` would, yield a Session.
 
@@ -159,7 +160,7 @@ async def start_session(
     scratch = tempfile.TemporaryDirectory(prefix="flashpro-test-")
     ledger_path = ledger if ledger is not None else Path(scratch.name) / "ledger.sqlite3"
     config = ClientServerConfig(
-        server_command=[sys.executable, "-m", "flashpro", "lsp"],
+        server_command=[sys.executable, "-m", "flashpro", "lsp", *(["--log-level", log_level] if log_level else [])],
         server_env=env if env is not None else clean_env(FLASHPRO_LEDGER=str(ledger_path)),
     )
     client = await config.start()

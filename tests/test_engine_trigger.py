@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from flashpro.completion.trigger import (
+    LATENCY_FACTOR,
     MAX_DELAY,
     MIN_DELAY,
+    TYPING_FACTOR,
     TypingRhythm,
     multiline,
     should_request,
@@ -18,14 +20,14 @@ URI = "file:///p/a.py"
 
 def test_debounce_follows_the_typing_rhythm_and_latency() -> None:
     rhythm = TypingRhythm()
-    assert rhythm.delay(URI) == pytest.approx(1.0 * 0.15 + 0.05 * 0.4)  # before any data
+    assert rhythm.delay(URI) == pytest.approx(TYPING_FACTOR * 0.15 + LATENCY_FACTOR * 0.4)  # before any data
     now = 0.0
     for _ in range(40):  # a fast typist: 60 ms between keys
         now += 0.06
         rhythm.keystroke(URI, now)
     assert rhythm.interval(URI) == pytest.approx(0.06, abs=0.005)
     fast = rhythm.delay(URI)
-    assert fast == pytest.approx(1.0 * rhythm.interval(URI) + 0.05 * 0.4)
+    assert fast == pytest.approx(TYPING_FACTOR * rhythm.interval(URI) + LATENCY_FACTOR * 0.4)
     for _ in range(40):  # slower: 200 ms
         now += 0.2
         rhythm.keystroke(URI, now)

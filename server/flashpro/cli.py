@@ -29,7 +29,11 @@ def _build_parser() -> argparse.ArgumentParser:
     lsp = sub.add_parser("lsp", help="run the language server (stdio by default)")
     lsp.add_argument("--tcp", metavar="HOST:PORT", type=_parse_hostport, help="listen on TCP instead of stdio")
     lsp.add_argument("--stdio", action="store_true", help="use stdio (the default; accepted for editors that pass it)")
-    lsp.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    lsp.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default INFO to the editor, WARNING to stderr; given: both)",
+    )
     sub.add_parser("report", help="spend, cache-hit rate and acceptance from the ledger", add_help=False)
     return parser
 
@@ -37,14 +41,14 @@ def _build_parser() -> argparse.ArgumentParser:
 def _run_lsp(args: argparse.Namespace) -> int:
     from flashpro.lsp import create_server
 
-    level = getattr(logging, args.log_level)
+    level = getattr(logging, args.log_level or "INFO")
     from flashpro.logs import configure_logging
 
     stderr = logging.StreamHandler(sys.stderr)
     stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # Editors log a server's stderr as errors (Neovim's lsp.log): only warnings go there; the
     # full log at --log-level reaches the editor as window/logMessage.
-    stderr.setLevel(max(level, logging.WARNING))
+    stderr.setLevel(level if args.log_level else max(level, logging.WARNING))
     configure_logging(stderr, level)
     server = create_server(level)
     if args.tcp:

@@ -119,7 +119,7 @@ class CompletionSettings(_Section):
         description="Budget in exact V4 tokens for the prompt and suffix together.",
     )
     suffix_tokens: int = Field(
-        128,
+        64,
         ge=0,
         le=100_000,
         description="Part of the context budget given to the text after the cursor. The suffix "

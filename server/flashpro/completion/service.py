@@ -173,7 +173,10 @@ class CompletionService:
         prefix = text_before(doc.buffer, cursor)
         # A response still streaming for an earlier keystroke may turn out to be this answer.
         flight = self._streams.get(doc.uri)
-        if flight is None or flight.done or invoked or not flight.matches(prefix, line_rest):
+        if flight is None or flight.done or invoked or not flight.may_match(prefix, line_rest):
+            if flight is not None and not flight.done:
+                logger.debug("superseding the call for %s (typed %r, streamed %r)", doc.uri,
+                             flight.typed(prefix, line_rest), flight.text[:40])
             flight = None
             self._supersede(doc.uri)
         # An explicit (invoked) request asks for a fresh answer; automatic ones reuse what was shown.
