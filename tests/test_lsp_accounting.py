@@ -218,3 +218,13 @@ async def test_spending_caps_degrade_in_stages_and_say_so_once(fake_deepseek: Fa
             lambda: (d := session.spend_diagnostic(URI)) is not None and "budget: stopped" in d.message
         )
     assert len(_rows(ledger)) == 2
+
+
+async def test_status_is_sent_at_start_and_when_calls_pause(fake_deepseek: FakeDeepSeek) -> None:
+    async with start_session("vscode", init_options={"baseUrl": fake_deepseek.url}) as session:
+        await session.wait_for(lambda: len(session.statuses) >= 1)
+        assert session.statuses[0]["calls"] == 0
+        # No key: check_models reports it, and the status says why calls are paused.
+        await session.wait_for(lambda: any(s["state"] == "paused" for s in session.statuses))
+        paused = [s for s in session.statuses if s["state"] == "paused"][-1]
+        assert paused["pausedBy"] == "missing_key"

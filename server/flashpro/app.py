@@ -125,6 +125,7 @@ class Flashpro:
         caps = settings.budget
         self._budget.policy = BudgetPolicy(BudgetCaps(caps.day_usd, caps.file_usd, caps.request_tokens))
         SECRET_FILTER.key = settings.api_key_value
+        self._status_refresh.poke("status")  # no-op before the event loop runs
         for problem in problems:
             if problem not in self._reported:
                 self._reported.add(problem)
@@ -298,6 +299,7 @@ class Flashpro:
         """A call failed: log it, and tell the user once per kind."""
         message = redact(error.user_message(), self.settings.api_key_value)
         logger.warning("%s", message)
+        self._status_refresh.poke("status")  # the status bar shows `paused` and why
         if announce:
             self.frontend.show_message("error" if error.fatal else "warning", message)
 

@@ -85,6 +85,7 @@ def register(server: FlashproLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
+        ls.send_status(await ls.core.status())  # the status bar has a state before any call
         ls.run_task(ls.core.check_models(), "check models")
         ls.run_task(ls.core.warm_up(), "load the tokenizer")
 
