@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -40,6 +41,16 @@ def load_capabilities(name: str) -> types.ClientCapabilities:
     file = {**INLINE_CLIENTS, **OTHER_CLIENTS}[name]
     data = json.loads((CAPABILITIES_DIR / file).read_text())
     return get_converter().structure(data["capabilities"], types.ClientCapabilities)
+
+
+def ledger_rows(ledger: Path) -> list[sqlite3.Row]:
+    """Every row of a ledger file, oldest first."""
+    conn = sqlite3.connect(ledger)
+    conn.row_factory = sqlite3.Row
+    try:
+        return conn.execute("SELECT * FROM calls ORDER BY id").fetchall()
+    finally:
+        conn.close()
 
 
 def clean_env(**extra: str) -> dict[str, str]:

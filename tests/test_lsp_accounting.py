@@ -16,7 +16,7 @@ from typing import Any
 from lsprotocol import types
 
 from tests.fakes import FakeDeepSeek
-from tests.lsp_session import start_session
+from tests.lsp_session import ledger_rows, start_session
 
 URI = "file:///workspace/calc.py"
 SOURCE = "".join(f"def helper_{i}(value):\n    return value * {i} + {i * 3}\n\n" for i in range(25))
@@ -36,14 +36,6 @@ def _hand_cost(row: sqlite3.Row) -> float:
     hit, miss, out = PEAK if peak else OFF_PEAK
     return (row["cache_hit_tokens"] * hit + row["cache_miss_tokens"] * miss + row["output_tokens"] * out) / 1e6
 
-
-def _rows(ledger: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(ledger)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM calls ORDER BY id").fetchall()
-    finally:
-        conn.close()
 
 
 async def test_ledger_outcomes_diagnostic_status_and_report(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
@@ -93,7 +85,7 @@ async def test_ledger_outcomes_diagnostic_status_and_report(fake_deepseek: FakeD
         assert [group["key"] for group in report["by_file"]] == [URI]
 
     fims = fake_deepseek.requests_to("fim")
-    rows = _rows(ledger)
+    rows = ledger_rows(ledger)
     assert len(rows) == len(fims) == 5
     by_outcome = [row["outcome"] for row in rows]
     assert by_outcome == ["accepted", "partially_accepted", "superseded", "rejected", "shown"]
@@ -174,7 +166,7 @@ async def test_rows_survive_kill_9(fake_deepseek: FakeDeepSeek, tmp_path: Path) 
         assert process is not None
         os.kill(process.pid, signal.SIGKILL)
         await process.wait()
-    rows = _rows(ledger)
+    rows = ledger_rows(ledger)
     assert len(rows) == 3
     assert all(row["status"] == "ok" and row["prompt_tokens"] for row in rows)
     conn = sqlite3.connect(ledger)
@@ -189,7 +181,7 @@ async def test_spending_caps_degrade_in_stages_and_say_so_once(fake_deepseek: Fa
         end = SOURCE.count("\n")
         await session.inline(URI, end, 0, invoked=True)
         await session.wait_for(lambda: session.spend_diagnostic(URI) is not None)
-        (first,) = _rows(ledger)
+        (first,) = ledger_rows(ledger)
         spent = first["cost_usd"]
         assert spent > 0
 
@@ -217,7 +209,7 @@ async def test_spending_caps_degrade_in_stages_and_say_so_once(fake_deepseek: Fa
         await session.wait_for(
             lambda: (d := session.spend_diagnostic(URI)) is not None and "budget: stopped" in d.message
         )
-    assert len(_rows(ledger)) == 2
+    assert len(ledger_rows(ledger)) == 2
 
 
 async def test_status_is_sent_at_start_and_when_calls_pause(fake_deepseek: FakeDeepSeek) -> None:

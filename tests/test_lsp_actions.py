@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from lsprotocol import types
 
 from tests.fakes import Answer, FakeDeepSeek
-from tests.lsp_session import Session, start_session
+from tests.lsp_session import Session, ledger_rows, start_session
 
 SOURCE = (
     "import os\n"
@@ -100,14 +99,6 @@ async def _run(session: Session, actions: list[types.CodeAction], title: str) ->
     return await session.execute(action.command.command, *(action.command.arguments or []))
 
 
-def _rows(ledger: Path) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(ledger)
-    conn.row_factory = sqlite3.Row
-    try:
-        return conn.execute("SELECT * FROM calls ORDER BY id").fetchall()
-    finally:
-        conn.close()
-
 
 def _review_diagnostics(session: Session, uri: str) -> list[types.Diagnostic]:
     return [d for d in session.client.diagnostics.get(uri, []) if d.source == "flashpro-review"]
@@ -174,7 +165,7 @@ async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek
         assert (await session.execute("flashpro.clearReview", {"uri": uri}))["cleared"] == 1
         await session.wait_for(lambda: _review_diagnostics(session, uri) == [])
 
-    (row,) = _rows(ledger)
+    (row,) = ledger_rows(ledger)
     assert row["role"] == "planner" and row["kind"] == "chat" and row["status"] == "ok"
     assert row["model_requested"] == "deepseek-v4-pro"
     assert row["cache_hit_tokens"] + row["cache_miss_tokens"] == row["prompt_tokens"]
@@ -206,8 +197,8 @@ async def test_invalid_json_is_retried_once_then_fails_clearly(fake_deepseek: Fa
         assert "unusable twice" in result["message"]
         await session.wait_for(lambda: any("unusable twice" in m for m in session.messages(types.MessageType.Error)))
         assert len(_review_diagnostics(session, uri)) == 2  # the earlier findings are untouched
-    assert [r["status"] for r in _rows(ledger)] == ["ok"] * 4
-    assert {r["role"] for r in _rows(ledger)} == {"planner"}
+    assert [r["status"] for r in ledger_rows(ledger)] == ["ok"] * 4
+    assert {r["role"] for r in ledger_rows(ledger)} == {"planner"}
 
 
 async def test_design_is_written_and_shown(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
@@ -263,7 +254,7 @@ async def test_quick_edit_arrives_as_one_applied_edit(fake_deepseek: FakeDeepSee
         result = await session.execute("flashpro.quickEdit", {"uri": uri, "lines": [4, 5]})
         assert result["status"] == "error" and "needs an instruction" in result["message"]
         assert len(fake_deepseek.requests_to("chat")) == calls
-    assert {r["role"] for r in _rows(ledger)} == {"executor"}
+    assert {r["role"] for r in ledger_rows(ledger)} == {"executor"}
 
 
 async def test_explain_and_tests_run_on_flash(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
@@ -326,7 +317,7 @@ async def test_provider_errors_are_reported_and_the_server_keeps_serving(fake_de
         assert result["status"] == "error" and len(fake_deepseek.requests_to("chat")) == 3
         items = await session.inline(uri, 11, 0, invoked=True)  # still serving
         assert isinstance(items, list)
-    statuses = [(r["status"], r["error_kind"]) for r in _rows(ledger)]
+    statuses = [(r["status"], r["error_kind"]) for r in ledger_rows(ledger)]
     assert statuses == [("error", "timeout"), ("ok", None), ("error", "insufficient_balance")]
 
 
@@ -355,7 +346,7 @@ async def test_cancelled_call_is_recorded_with_tokens_spent(fake_deepseek: FakeD
         assert reports[0].kind == "begin" and reports[0].cancellable
         assert reports[-1].kind == "end" and reports[-1].message == "cancelled"
         assert _review_diagnostics(session, uri) == []
-    (row,) = _rows(ledger)
+    (row,) = ledger_rows(ledger)
     assert row["status"] == "cancelled" and row["role"] == "planner"
     assert row["prompt_tokens"] > 100 and row["output_tokens"] > 0
     assert row["cache_miss_tokens"] == row["prompt_tokens"] and row["cost_usd"] > 0

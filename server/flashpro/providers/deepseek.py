@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -224,22 +224,12 @@ class DeepSeekProvider:
         }
         if request.stop:
             kwargs["stop"] = list(request.stop)[:16]
-        try:
-            stream = await client.completions.create(**kwargs)
-            async with stream:
-                async for chunk in stream:
-                    self._absorb_fim_chunk(chunk, trace)
-                    if on_text is not None and trace.parts and on_text(trace.text):
-                        break
-        except ProviderError:
-            raise
-        except openai.OpenAIError as exc:
-            raise map_error(exc, self._key) from exc
-        finally:
-            trace.finished_at = time.monotonic()
-        if trace.finish_reason == "insufficient_system_resource":
-            raise Unavailable("DeepSeek ran out of capacity mid-answer")
-        return trace.text
+
+        def absorb(chunk: Any) -> bool:
+            self._absorb_fim_chunk(chunk, trace)
+            return on_text is not None and bool(trace.parts) and on_text(trace.text)
+
+        return await self._stream(client.completions.create(**kwargs), trace, absorb)
 
     async def chat(
         self,
@@ -267,13 +257,26 @@ class DeepSeekProvider:
         }
         if request.json_output:
             kwargs["response_format"] = {"type": "json_object"}
+
+        def absorb(chunk: Any) -> bool:
+            self._absorb_chat_chunk(chunk, trace)
+            if on_delta is not None:
+                on_delta(trace)
+            return False
+
+        return await self._stream(client.chat.completions.create(**kwargs), trace, absorb)
+
+    async def _stream(
+        self, create: Awaitable[Any], trace: CallTrace, absorb: Callable[[Any], bool]
+    ) -> str:
+        """Run a streaming call: each chunk goes to `absorb` (True stops early); SDK errors
+        become provider errors; the trace records when it ended."""
         try:
-            stream = await client.chat.completions.create(**kwargs)
+            stream = await create
             async with stream:
                 async for chunk in stream:
-                    self._absorb_chat_chunk(chunk, trace)
-                    if on_delta is not None:
-                        on_delta(trace)
+                    if absorb(chunk):
+                        break
         except ProviderError:
             raise
         except openai.OpenAIError as exc:
