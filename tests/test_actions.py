@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from flashpro.actions import ActionFailed, ActionService, LineSpan, ReviewStore, anchor, instruction_above, next_off_peak, target_span
-from flashpro.actions.context import build_context, enclosing_scope
+from flashpro.actions.context import FileView, build_context, enclosing_scope
 from flashpro.actions.schemas import Finding
 from flashpro.actions.service import _parse
 from flashpro.completion.budget import Limits
@@ -26,18 +26,24 @@ BIG = Path(__file__).resolve().parents[1] / "server" / "flashpro" / "completion"
 def test_context_never_exceeds_its_budget(budget: int) -> None:
     lines = BIG.read_text().split("\n")
     for span in (LineSpan(0, 0), LineSpan(200, 210), LineSpan(len(lines) - 3, len(lines) - 1)):
-        context = build_context("completion/service.py", lines, span, budget)
-        assert count(context.text) <= budget
+        context = build_context("completion/service.py", FileView.of(lines), span, budget)
+        assert count(context.text) == context.tokens <= budget
         if not context.whole_file:
             assert context.excerpt is not None and context.excerpt.start <= span.start
 
 
+def test_a_giant_line_is_cut_to_the_budget() -> None:
+    lines = ["x = 1", "y = '" + "ab " * 20000 + "'", "z = 3"]
+    context = build_context("g.py", FileView.of(lines), LineSpan(1, 1), 500)
+    assert count(context.text) == context.tokens <= 500 and "Excerpt (lines 2-2)" in context.text
+
+
 def test_small_files_go_whole_and_large_ones_keep_the_selection() -> None:
     lines = ["import os", "", "def f(x):", "    return x", ""]
-    context = build_context("f.py", lines, LineSpan(2, 3), 1000)
+    context = build_context("f.py", FileView.of(lines), LineSpan(2, 3), 1000)
     assert context.whole_file and "    3| def f(x):" in context.text
     big = BIG.read_text().split("\n")
-    context = build_context("s.py", big, LineSpan(250, 252), 1500)
+    context = build_context("s.py", FileView.of(big), LineSpan(250, 252), 1500)
     assert not context.whole_file and "Imports:" in context.text
     assert f"  251| {big[250]}" in context.text
 

@@ -19,12 +19,23 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flashpro.tokens import count
+from flashpro.tokens import LineCounter
+
+COUNTER = LineCounter()
+"""Exact counts cached line by line: listing actions on a large file recounts only what changed."""
+
+
+def count(text: str) -> int:
+    """Exact V4 token count of `text` (through the shared line cache)."""
+    return COUNTER.count_text(text)
 
 __all__ = [
+    "COUNTER",
     "ActionContext",
+    "FileView",
     "LineSpan",
     "build_context",
+    "count",
     "enclosing_scope",
     "import_lines",
     "numbered",
@@ -63,21 +74,50 @@ class ActionContext:
     text: str
     whole_file: bool
     excerpt: LineSpan | None
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileView:
+    """One version of a document as actions see it: its lines, numbered, with the indices of
+    import and definition lines. Built once per document version and shared by the actions."""
+
+    lines: list[str]
+    numbered: list[str]
+    imports: list[int]
+    outline: list[int]
+
+    @classmethod
+    def of(cls, lines: list[str]) -> FileView:
+        return cls(
+            lines=lines,
+            numbered=[f"{i + 1:>5}| {line}\n" for i, line in enumerate(lines)],
+            imports=[i for i, line in enumerate(lines) if _IMPORT.match(line)][:200],
+            outline=[i for i, line in enumerate(lines) if _DEFINITION.match(line)][:300],
+        )
+
+    def text(self, start: int, end: int) -> str:
+        """Lines `start`..`end` (0-based, inclusive) as `   12| text`, one per line."""
+        return "".join(self.numbered[start : end + 1])
+
+    def tokens(self, start: int, end: int) -> int:
+        """Exact tokens of `text(start, end)` (each numbered line starts a cached run)."""
+        return COUNTER.count_lines(self.numbered[start : end + 1])
 
 
 def numbered(lines: list[str], start: int, end: int) -> str:
-    """Lines `start`..`end` (0-based, inclusive) as `  12| text`, one per line."""
+    """Lines `start`..`end` (0-based, inclusive) as `   12| text`, one per line."""
     return "".join(f"{i + 1:>5}| {lines[i]}\n" for i in range(start, min(end, len(lines) - 1) + 1))
 
 
-def import_lines(lines: list[str], limit: int = 200) -> list[int]:
-    """Indices of the lines that import something (the first `limit`)."""
-    return [i for i, line in enumerate(lines) if _IMPORT.match(line)][:limit]
+def import_lines(lines: list[str]) -> list[int]:
+    """Indices of the lines that import something (the first 200)."""
+    return FileView.of(lines).imports
 
 
-def outline_lines(lines: list[str], limit: int = 300) -> list[int]:
+def outline_lines(lines: list[str]) -> list[int]:
     """Indices of definition lines (functions, classes, types): the file's outline."""
-    return [i for i, line in enumerate(lines) if _DEFINITION.match(line)][:limit]
+    return FileView.of(lines).outline
 
 
 def _indent(line: str) -> int:
@@ -113,51 +153,56 @@ def enclosing_scope(lines: list[str], span: LineSpan) -> LineSpan:
     return LineSpan(start, max(end, span.end))
 
 
-def build_context(label: str, lines: list[str], span: LineSpan, budget_tokens: int) -> ActionContext:
+def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int) -> ActionContext:
     """The file part of the prompt for an action on `span`, at most `budget_tokens` tokens."""
+    lines = view.lines
+    last = len(lines) - 1
     header = f"File: {label} ({len(lines)} lines)\n"
-    whole = header + numbered(lines, 0, len(lines) - 1)
-    if count(whole) <= budget_tokens:
-        return ActionContext(whole, True, None)
-    parts = [header]
     used = count(header)
-    for title, indices in (("Imports", import_lines(lines)), ("Outline", outline_lines(lines))):
+    if used + view.tokens(0, last) <= budget_tokens:
+        return ActionContext(header + view.text(0, last), True, None, used + view.tokens(0, last))
+    parts = [header]
+    for title, indices in (("Imports", view.imports), ("Outline", view.outline)):
         if not indices:
             continue
-        block = f"{title}:\n" + "".join(numbered(lines, i, i) for i in indices)
-        cost = count(block)
+        block = [f"{title}:\n", *(view.numbered[i] for i in indices)]
+        cost = COUNTER.count_lines(block)
         if used + cost > budget_tokens // 3:
             continue  # a huge outline would crowd out the code itself
-        parts.append(block)
+        parts.extend(block)
         used += cost
     scope = enclosing_scope(lines, span)
-    aligned = LineSpan(
-        (scope.start // BLOCK) * BLOCK, min(((scope.end // BLOCK) + 1) * BLOCK, len(lines)) - 1
-    )
+    aligned = LineSpan((scope.start // BLOCK) * BLOCK, min(((scope.end // BLOCK) + 1) * BLOCK, len(lines)) - 1)
     remaining = budget_tokens - used - count(f"Excerpt (lines {len(lines)}-{len(lines)}):\n")
     for candidate in (aligned, scope, span):
-        cost = count(numbered(lines, candidate.start, candidate.end))
+        cost = view.tokens(candidate.start, candidate.end)
         if cost <= remaining:
-            low, high = _grow(lines, candidate.start, candidate.end, remaining - cost)
+            low, high = _grow(view, candidate.start, candidate.end, remaining - cost)
             break
     else:
-        low, high = _shrink(lines, span, remaining)
-    parts.append(f"Excerpt (lines {low + 1}-{high + 1}):\n" + numbered(lines, low, high))
-    return ActionContext("".join(parts), False, LineSpan(low, high))
+        low, high = _shrink(view, span, remaining)
+    excerpt = view.text(low, high)
+    size = view.tokens(low, high)
+    while excerpt and size > remaining:  # one giant line: cut it, keep the budget
+        excerpt = excerpt[: len(excerpt) // 2].rstrip("\n") + "\n"
+        size = count(excerpt)
+    title = f"Excerpt (lines {low + 1}-{high + 1}):\n"
+    return ActionContext("".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size)
 
 
-def _grow(lines: list[str], low: int, high: int, room: int) -> tuple[int, int]:
+def _grow(view: FileView, low: int, high: int, room: int) -> tuple[int, int]:
     """Add aligned blocks after, then before, the excerpt while they fit in `room` tokens."""
-    while room > 0 and (low > 0 or high < len(lines) - 1):
+    last = len(view.lines) - 1
+    while room > 0 and (low > 0 or high < last):
         grew = False
-        if high < len(lines) - 1:
-            nxt = min(high + BLOCK, len(lines) - 1)
-            cost = count(numbered(lines, high + 1, nxt))
+        if high < last:
+            nxt = min(high + BLOCK, last)
+            cost = view.tokens(high + 1, nxt)
             if cost <= room:
                 high, room, grew = nxt, room - cost, True
         if low > 0:
             prev = max(low - BLOCK, 0)
-            cost = count(numbered(lines, prev, low - 1))
+            cost = view.tokens(prev, low - 1)
             if cost <= room:
                 low, room, grew = prev, room - cost, True
         if not grew:
@@ -165,9 +210,9 @@ def _grow(lines: list[str], low: int, high: int, room: int) -> tuple[int, int]:
     return low, high
 
 
-def _shrink(lines: list[str], span: LineSpan, room: int) -> tuple[int, int]:
+def _shrink(view: FileView, span: LineSpan, room: int) -> tuple[int, int]:
     """The selection itself, cut from the end until it fits (a huge selection)."""
     low, high = span.start, span.end
-    while high > low and count(numbered(lines, low, high)) > room:
+    while high > low and view.tokens(low, high) > room:
         high = low + (high - low) // 2
     return low, high

@@ -79,8 +79,7 @@ class ActionRunner:
 
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
         """The lines `action` covers for a selection (or cursor) `span`."""
-        lines = [doc.buffer.line_content(i) for i in range(doc.buffer.line_count)]
-        return target_span(action, lines, span, empty)
+        return target_span(action, self.service.view(doc).lines, span, empty)
 
     async def run(
         self,

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS, ActionSpec
-from flashpro.actions.context import LineSpan, build_context
+from flashpro.actions.context import FileView, LineSpan, build_context, count
 from flashpro.actions.prompts import SYSTEM, retry_message, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.completion import CallInfo
@@ -33,7 +33,6 @@ from flashpro.documents import Document
 from flashpro.ledger import PriceTable
 from flashpro.providers import CallTrace, ChatRequest, DeepSeekProvider, ProviderError
 from flashpro.providers.gate import ErrorGate
-from flashpro.tokens import count
 from flashpro.usage import Usage
 
 __all__ = ["ActionFailed", "ActionResult", "ActionService", "Preview", "next_off_peak"]
@@ -147,6 +146,18 @@ class ActionService:
         self._label = label
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
+        self._views: dict[str, tuple[int, FileView]] = {}
+
+    def view(self, doc: Document) -> FileView:
+        """The document's lines as actions see them, built once per version."""
+        cached = self._views.get(doc.uri)
+        if cached is not None and cached[0] == doc.version:
+            return cached[1]
+        view = FileView.of([doc.buffer.line_content(i) for i in range(doc.buffer.line_count)])
+        if len(self._views) > 32:
+            self._views.clear()
+        self._views[doc.uri] = (doc.version, view)
+        return view
 
     def label(self, uri: str) -> str:
         """The file's name as prompts and documents show it (relative to the workspace)."""
@@ -178,7 +189,12 @@ class ActionService:
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
     ) -> list[dict[str, str]]:
         """The two chat messages for `action` on `span` of `doc`, within `context_tokens`."""
-        lines = [doc.buffer.line_content(i) for i in range(doc.buffer.line_count)]
+        return self._prompt(action, doc, span, instruction, context_tokens)[0]
+
+    def _prompt(
+        self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
+    ) -> tuple[list[dict[str, str]], int]:
+        """The messages and their exact token count (template included)."""
         label = self._label(doc.uri)
         selection = "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
         tail = task(action, label, span, selection if action == "quickEdit" else "", instruction)
@@ -188,11 +204,15 @@ class ActionService:
                 f"flashpro: the selection is too large for {ACTIONS[action].title}'s context budget "
                 f"(flashpro.actions.{action}.contextTokens = {context_tokens})"
             )
-        context = build_context(label, lines, span, room)
-        return [
+        context = build_context(label, self.view(doc), span, room)
+        # The context ends with a line break and the task starts a line with a word, so the
+        # user message's count is the sum of both (a pre-tokenizer boundary; tokens.lines).
+        tokens = count(SYSTEM) + context.tokens + count(tail) + _CHAT_TEMPLATE_TOKENS
+        messages = [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": context.text + "\n" + tail},
+            {"role": "user", "content": context.text + tail},
         ]
+        return messages, tokens
 
     def preview(self, action: str, doc: Document, span: LineSpan) -> Preview:
         """Exact prompt tokens and an estimated cost; no API call. Cached per document version."""
@@ -203,8 +223,7 @@ class ActionService:
         if cached is not None:
             return cached
         try:
-            messages = self.messages(action, doc, span, "", route.context_tokens)
-            prompt = sum(count(m["content"]) for m in messages) + _CHAT_TEMPLATE_TOKENS
+            prompt = self._prompt(action, doc, span, "", route.context_tokens)[1]
         except ActionFailed:
             prompt = route.context_tokens
         prices = self._prices()
