@@ -144,7 +144,9 @@ async function main() {
           const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
           return item && /set API key/.test(item.textContent || '');
         },
-        { timeout: 20000, polling: 200 },
+        // A fresh machine's first start (code-server's extension host, the server's first
+        // imports) was seen to take over 20 s.
+        { timeout: 90000, polling: 200 },
       );
       return `editor open; status bar: ${await statusText(page)}`;
     });
