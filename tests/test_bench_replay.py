@@ -55,3 +55,10 @@ async def test_replay_runs_and_its_figures_add_up() -> None:
     assert flashpro["lsp_requests"] >= flashpro["keystrokes"] + flashpro["accept_actions"]
     assert "error" not in flashpro["ledger"] and flashpro["ledger"]["calls"] > 0
     assert [t["status"] in ("PASS", "FAIL", "N/A") for t in report["targets"]] == [True] * 4
+
+
+async def test_overhead_bench_measures_real_calls() -> None:
+    from bench.overhead import measure
+
+    values = await measure(5)
+    assert len(values) == 5 and all(v > 0 for v in values)  # one API call each, time left over
