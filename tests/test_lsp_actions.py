@@ -66,6 +66,13 @@ def _options(fake: FakeDeepSeek, **extra: Any) -> dict[str, Any]:
     return {"apiKey": "sk-test", "baseUrl": fake.url, **extra}
 
 
+def _start(fake: FakeDeepSeek, tmp_path: Path, editor: str = "vscode", **options: Any):
+    """A session rooted at `tmp_path`, its ledger in `tmp_path / "ledger.sqlite3"`."""
+    return start_session(
+        editor, init_options=_options(fake, **options), root_uri=tmp_path.as_uri(), ledger=tmp_path / "ledger.sqlite3"
+    )
+
+
 def _uri(root: Path, name: str = "calc.py") -> str:
     return (root / name).as_uri()
 
@@ -105,7 +112,7 @@ def _review_diagnostics(session: Session, uri: str) -> list[types.Diagnostic]:
 
 
 async def test_listing_is_free_and_titles_carry_a_cost_preview(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
-    async with start_session("vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         actions = await _actions(session, uri, _range((3, 0), (8, 0)))
@@ -124,9 +131,7 @@ async def test_listing_is_free_and_titles_carry_a_cost_preview(fake_deepseek: Fa
 
 async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    async with start_session(
-        "vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger
-    ) as session:
+    async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         fake_deepseek.script_chat(json.dumps(REVIEW))
@@ -178,9 +183,7 @@ async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek
 
 async def test_invalid_json_is_retried_once_then_fails_clearly(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    async with start_session(
-        "neovim", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger
-    ) as session:
+    async with _start(fake_deepseek, tmp_path, "neovim") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         fake_deepseek.script_chat(["this is not json", json.dumps(REVIEW)])
@@ -202,7 +205,7 @@ async def test_invalid_json_is_retried_once_then_fails_clearly(fake_deepseek: Fa
 
 
 async def test_design_is_written_and_shown(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
-    async with start_session("neovim", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with _start(fake_deepseek, tmp_path, "neovim") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE + "\n# TODO: cache what load() reads\n")
         fake_deepseek.script_chat(json.dumps(DESIGN))
@@ -223,9 +226,7 @@ async def test_design_is_written_and_shown(fake_deepseek: FakeDeepSeek, tmp_path
 
 async def test_quick_edit_arrives_as_one_applied_edit(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    async with start_session(
-        "vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger
-    ) as session:
+    async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         new = "def area(r: float) -> float:\n    return math.pi * r * r\n"
@@ -258,7 +259,7 @@ async def test_quick_edit_arrives_as_one_applied_edit(fake_deepseek: FakeDeepSee
 
 
 async def test_explain_and_tests_run_on_flash(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
-    async with start_session("vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         fake_deepseek.script_chat("`area` returns the area of a circle of radius `r`.")
@@ -281,8 +282,8 @@ async def test_explain_and_tests_run_on_flash(fake_deepseek: FakeDeepSeek, tmp_p
 
 
 async def test_routing_is_configuration(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
-    options = _options(fake_deepseek, actions={"review": {"model": "executor", "thinking": False, "maxOutputTokens": 500}})
-    async with start_session("vscode", init_options=options, root_uri=tmp_path.as_uri()) as session:
+    route = {"model": "executor", "thinking": False, "maxOutputTokens": 500}
+    async with _start(fake_deepseek, tmp_path, actions={"review": route}) as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         actions = await _actions(session, uri, _range((3, 0), (8, 0)))
@@ -296,9 +297,7 @@ async def test_routing_is_configuration(fake_deepseek: FakeDeepSeek, tmp_path: P
 
 async def test_provider_errors_are_reported_and_the_server_keeps_serving(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
-    async with start_session(
-        "vscode", init_options=_options(fake_deepseek, requestTimeout=1), root_uri=tmp_path.as_uri(), ledger=ledger
-    ) as session:
+    async with _start(fake_deepseek, tmp_path, requestTimeout=1) as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         fake_deepseek.hang = True
@@ -324,9 +323,7 @@ async def test_provider_errors_are_reported_and_the_server_keeps_serving(fake_de
 async def test_cancelled_call_is_recorded_with_tokens_spent(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     fake_deepseek.chunk_delay_s = 0.05
-    async with start_session(
-        "vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger
-    ) as session:
+    async with _start(fake_deepseek, tmp_path) as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         fake_deepseek.script_chat(Answer(json.dumps(REVIEW), reasoning="Let me look at each line. " * 40))
@@ -360,8 +357,7 @@ async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek,
                                  "ranges": [[f"{start:%H:%M}", f"{end:%H:%M}"]]}}
     if start.date() != now.date():
         prices["peak_hours_utc"]["ranges"] = [["00:00", f"{end:%H:%M}"]]
-    options = _options(fake_deepseek, prices=prices)
-    async with start_session("neovim", init_options=options, root_uri=tmp_path.as_uri()) as session:
+    async with _start(fake_deepseek, tmp_path, "neovim", prices=prices) as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         actions = await _actions(session, uri, _range((3, 0), (8, 0)))
@@ -380,7 +376,7 @@ async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek,
 
 
 async def test_excluded_files_get_no_actions_and_are_never_sent(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
-    async with start_session("vscode", init_options=_options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path, ".env")
         session.open(uri, "API_TOKEN=abc\n", language_id="dotenv")
         assert await _actions(session, uri, _range((0, 0), (0, 3))) == []

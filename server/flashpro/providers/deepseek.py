@@ -290,37 +290,33 @@ class DeepSeekProvider:
     @staticmethod
     def _absorb_chat_chunk(chunk: Any, trace: CallTrace) -> None:
         """Fold one streamed chat chunk (content, reasoning, usage) into the trace."""
-        trace.request_id = trace.request_id or getattr(chunk, "id", None)
-        trace.model_reported = getattr(chunk, "model", None) or trace.model_reported
-        for choice in getattr(chunk, "choices", None) or ():
+
+        def pieces(choice: Any) -> tuple[str, str]:
             delta = getattr(choice, "delta", None)
-            content = getattr(delta, "content", None) or ""
-            reasoning = getattr(delta, "reasoning_content", None) or ""
-            if (content or reasoning) and trace.first_token_at is None:
-                trace.first_token_at = time.monotonic()
-            if content:
-                trace.parts.append(content)
-            if reasoning:
-                trace.reasoning_parts.append(reasoning)
-            if getattr(choice, "finish_reason", None):
-                trace.finish_reason = choice.finish_reason
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            trace.usage = Usage.from_api(usage)
+            return getattr(delta, "content", None) or "", getattr(delta, "reasoning_content", None) or ""
+
+        _absorb(chunk, trace, pieces)
 
     @staticmethod
     def _absorb_fim_chunk(chunk: Any, trace: CallTrace) -> None:
         """Fold one streamed completion chunk into the trace."""
-        trace.request_id = trace.request_id or getattr(chunk, "id", None)
-        trace.model_reported = getattr(chunk, "model", None) or trace.model_reported
-        for choice in getattr(chunk, "choices", None) or ():
-            text = getattr(choice, "text", None) or ""
-            if text:
-                if trace.first_token_at is None:
-                    trace.first_token_at = time.monotonic()
-                trace.parts.append(text)
-            if getattr(choice, "finish_reason", None):
-                trace.finish_reason = choice.finish_reason
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            trace.usage = Usage.from_api(usage)
+        _absorb(chunk, trace, lambda choice: (getattr(choice, "text", None) or "", ""))
+
+
+def _absorb(chunk: Any, trace: CallTrace, pieces: Callable[[Any], tuple[str, str]]) -> None:
+    """Fold a streamed chunk into the trace: ids, (text, reasoning) of each choice, usage."""
+    trace.request_id = trace.request_id or getattr(chunk, "id", None)
+    trace.model_reported = getattr(chunk, "model", None) or trace.model_reported
+    for choice in getattr(chunk, "choices", None) or ():
+        text, reasoning = pieces(choice)
+        if (text or reasoning) and trace.first_token_at is None:
+            trace.first_token_at = time.monotonic()
+        if text:
+            trace.parts.append(text)
+        if reasoning:
+            trace.reasoning_parts.append(reasoning)
+        if getattr(choice, "finish_reason", None):
+            trace.finish_reason = choice.finish_reason
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        trace.usage = Usage.from_api(usage)
