@@ -17,7 +17,7 @@ outline (definition lines), then an excerpt around the selection's enclosing sco
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flashpro.tokens import LineCounter
 
@@ -86,6 +86,7 @@ class FileView:
     numbered: list[str]
     imports: list[int]
     outline: list[int]
+    counted: dict[tuple[int, int], int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, lines: list[str]) -> FileView:
@@ -102,7 +103,11 @@ class FileView:
 
     def tokens(self, start: int, end: int) -> int:
         """Exact tokens of `text(start, end)` (each numbered line starts a cached run)."""
-        return COUNTER.count_lines(self.numbered[start : end + 1])
+        key = (start, end)
+        found = self.counted.get(key)
+        if found is None:
+            found = self.counted[key] = COUNTER.count_lines(self.numbered[start : end + 1])
+        return found
 
 
 def numbered(lines: list[str], start: int, end: int) -> str:

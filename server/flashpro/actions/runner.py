@@ -76,10 +76,17 @@ class ActionRunner:
         self._reviews = reviews
         self._root = root
         self._exclude = exclude
+        self._targets: dict[tuple[object, ...], LineSpan] = {}
 
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
         """The lines `action` covers for a selection (or cursor) `span`."""
-        return target_span(action, self.service.view(doc).lines, span, empty)
+        key = (doc.uri, doc.version, action, span, empty)
+        found = self._targets.get(key)
+        if found is None:
+            if len(self._targets) > 256:
+                self._targets.clear()
+            found = self._targets[key] = target_span(action, self.service.view(doc).lines, span, empty)
+        return found
 
     async def run(
         self,

@@ -196,8 +196,10 @@ class ActionService:
     ) -> tuple[list[dict[str, str]], int]:
         """The messages and their exact token count (template included)."""
         label = self._label(doc.uri)
-        selection = "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
-        tail = task(action, label, span, selection if action == "quickEdit" else "", instruction)
+        selection = ""
+        if action == "quickEdit":
+            selection = "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
+        tail = task(action, label, span, selection, instruction)
         room = context_tokens - count(SYSTEM) - count(tail) - _CHAT_TEMPLATE_TOKENS - 4
         if room < 64:
             raise ActionFailed(
