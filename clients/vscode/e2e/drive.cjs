@@ -146,7 +146,7 @@ async function main() {
         },
         // A fresh machine's first start (code-server's extension host, the server's first
         // imports) was seen to take over 20 s.
-        { timeout: 90000, polling: 200 },
+        { timeout: 45000, polling: 200 },
       );
       return `editor open; status bar: ${await statusText(page)}`;
     });

@@ -112,8 +112,16 @@ export function parseStatus(raw: unknown): ServerStatus {
   };
 }
 
+/** Whether the server says calls are paused for want of an API key (the item then asks for one). */
+export function needsKey(status: ServerStatus): boolean {
+  return status.state === 'paused' && status.pausedBy === 'missing_key';
+}
+
 /** The status bar view of a status payload. */
 export function formatStatus(status: ServerStatus): StatusView {
+  if (needsKey(status)) {
+    return formatServerState('no-key');
+  }
   const busy = status.inFlight > 0 || status.state === 'busy';
   const icon = status.state === 'paused' ? '$(debug-pause)' : busy ? '$(sync~spin)' : '$(pulse)';
   const parts = [status.calls > 0 ? formatUsd(status.sessionCostUsd) : 'flashpro'];

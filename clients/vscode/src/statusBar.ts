@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 
 import { Command } from './constants';
-import { formatServerState, formatStatus, parseStatus, type StatusView } from './status';
+import { formatServerState, formatStatus, needsKey, parseStatus, type StatusView } from './status';
 
 const BACKGROUNDS = {
   warning: new vscode.ThemeColor('statusBarItem.warningBackground'),
@@ -18,6 +18,7 @@ const BACKGROUNDS = {
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private lastStatus: StatusView | undefined;
+  private lastCommand: string = Command.showReport;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('flashpro.status', vscode.StatusBarAlignment.Right, 100);
@@ -28,8 +29,10 @@ export class StatusBar implements vscode.Disposable {
 
   /** A `flashpro/status` notification arrived. */
   showStatus(payload: unknown): void {
-    this.lastStatus = formatStatus(parseStatus(payload));
-    this.render(this.lastStatus, Command.showReport);
+    const status = parseStatus(payload);
+    this.lastStatus = formatStatus(status);
+    this.lastCommand = needsKey(status) ? Command.setApiKey : Command.showReport;
+    this.render(this.lastStatus, this.lastCommand);
   }
 
   /** The server is starting. */
@@ -41,7 +44,7 @@ export class StatusBar implements vscode.Disposable {
   /** The server is running (its figures arrive with the first `flashpro/status`). */
   showReady(hasKey: boolean): void {
     if (this.lastStatus !== undefined) {
-      this.render(this.lastStatus, Command.showReport);
+      this.render(this.lastStatus, this.lastCommand);
     } else if (hasKey) {
       this.render(formatServerState('ready'), Command.showReport);
     } else {

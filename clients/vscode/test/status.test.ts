@@ -7,6 +7,7 @@ import {
   formatStatus,
   formatTokens,
   formatUsd,
+  needsKey,
   parseStatus,
   type ServerStatus,
 } from '../src/status';
@@ -37,6 +38,13 @@ describe('formatStatus', () => {
   it('spins while requests are in flight or the server is busy', () => {
     assert.match(formatStatus({ ...IDLE, inFlight: 2 }).text, /^\$\(sync~spin\) /);
     assert.match(formatStatus({ ...IDLE, state: 'busy' }).text, /^\$\(sync~spin\) /);
+  });
+
+  it('asks for a key when the server is paused for want of one', () => {
+    const status = { ...IDLE, state: 'paused' as const, pausedBy: 'missing_key' };
+    assert.ok(needsKey(status));
+    assert.match(formatStatus(status).text, /set API key/);
+    assert.ok(!needsKey({ ...IDLE, state: 'paused' as const, pausedBy: 'auth' }));
   });
 
   it('warns when paused, naming the cause', () => {
