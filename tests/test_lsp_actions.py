@@ -167,6 +167,9 @@ async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek
         await session.wait_for(lambda: "planner $" in getattr(session.spend_diagnostic(uri), "message", ""))
         assert session.spend_diagnostic(uri).message.startswith("flashpro: ")
 
+        report = await session.execute("flashpro.report")
+        assert {group["key"] for group in report["by_role"]} == {"planner"}
+
         assert (await session.execute("flashpro.clearReview", {"uri": uri}))["cleared"] == 1
         await session.wait_for(lambda: _review_diagnostics(session, uri) == [])
 
@@ -373,6 +376,19 @@ async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek,
         result = await _run(session, actions, "Review this at off-peak")
         assert result["status"] == "deferred"
         assert fake_deepseek.requests_to("chat") == []
+
+
+async def test_malformed_commands_get_a_clear_error(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    async with _start(fake_deepseek, tmp_path) as session:
+        result = await session.execute("flashpro.review")
+        assert result["status"] == "error" and "`uri`" in result["message"]
+        result = await session.execute("flashpro.design", {"uri": _uri(tmp_path, "never-opened.py")})
+        assert result["status"] == "error" and "open the file" in result["message"]
+        result = await session.execute("flashpro.quickEdit", {"uri": 42, "lines": "x"})
+        assert result["status"] == "error"
+        assert fake_deepseek.requests_to("chat") == []
+        session.open(_uri(tmp_path), SOURCE)  # still serving
+        assert len(await _actions(session, _uri(tmp_path), _range((0, 0), (0, 0)))) == 5
 
 
 async def test_excluded_files_get_no_actions_and_are_never_sent(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
