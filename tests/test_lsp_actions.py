@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types
 
 from tests.fakes import Answer, FakeDeepSeek
@@ -127,6 +128,21 @@ async def test_listing_is_free_and_titles_carry_a_cost_preview(fake_deepseek: Fa
         resolved = await session.client.code_action_resolve_async(actions[0])
         assert resolved.command is not None and resolved.command.command == "flashpro.review"
         assert fake_deepseek.requests_to("chat") == []
+
+
+@pytest.mark.parametrize("editor", ["neovim-0.11", "emacs", "vim"])
+async def test_every_captured_client_can_list_and_run_an_action(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path, editor: str
+) -> None:
+    async with _start(fake_deepseek, tmp_path, editor) as session:
+        uri = _uri(tmp_path)
+        session.open(uri, SOURCE)
+        actions = await _actions(session, uri, _range((10, 0), (11, 0)))
+        assert len(actions) == 5
+        fake_deepseek.script_chat("It squares r and scales by pi.")
+        result = await _run(session, actions, "Explain this")  # resolved, or carrying its command
+        assert result["status"] == "ok" and Path(result["path"]).read_text().count("squares") == 1
+        assert fake_deepseek.requests_to("chat")[0].body["model"] == "deepseek-v4-flash"
 
 
 async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
