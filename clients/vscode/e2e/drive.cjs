@@ -2,8 +2,10 @@
 // set the API key with the extension's command, type in a Python file, trigger and accept an
 // inline suggestion, read the status bar, run the "Review this" code action and find its
 // diagnostic in the Problems panel, run "Quick edit…" (the extension asks for the instruction),
-// open the spend report. Screenshots and result.json go to
-// E2E_OUT. Run by run.sh (which starts code-server and the fake API and sets the environment).
+// run "Design Selection" on a comment stating an intent (a Markdown design opens), toggle
+// automatic completions off (typing sends no FIM) and on again, open the spend report.
+// Screenshots and result.json go to E2E_OUT. Run by run.sh (which starts code-server and the
+// fake API and sets the environment).
 'use strict';
 
 const fs = require('node:fs');
@@ -15,6 +17,10 @@ const WORKSPACE = process.env.E2E_WORKSPACE;
 const OUT = process.env.E2E_OUT;
 const RUN = process.env.E2E_RUN;
 const API_KEY = process.env.E2E_API_KEY || 'sk-test'; // a key the fake accepts
+const USER_SETTINGS = process.env.E2E_USER_SETTINGS; // the user settings.json of the run
+const FAKE_CONTROL = process.env.E2E_FAKE_CONTROL; // the fake's control server (GET /requests)
+const INTENT_LINE = 10; // "# TODO: cache the answer" in main.py (quick edit keeps line counts)
+const DESIGN_GOAL = 'Cache what answer() returns'; // the fake's goal when the intent arrived
 const KEYS = {
   trigger: ['Control', 'Alt', 'Shift', 'F1'],
   commit: ['Control', 'Alt', 'Shift', 'F2'],
@@ -26,6 +32,8 @@ const KEYS = {
   settingsJson: ['Control', 'Alt', 'Shift', 'F8'],
   clearReviews: ['Control', 'Alt', 'Shift', 'F9'],
   reviewFile: ['Control', 'Alt', 'Shift', 'F10'],
+  designSelection: ['Control', 'Alt', 'Shift', 'F11'],
+  toggleAutomatic: ['Control', 'Alt', 'Shift', 'F12'],
 };
 
 const started = Date.now();
@@ -53,6 +61,10 @@ async function step(name, fn) {
 async function chord(page, keys) {
   for (const key of keys) await page.keyboard.down(key);
   for (const key of [...keys].reverse()) await page.keyboard.up(key);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function shot(page, name) {
@@ -95,6 +107,46 @@ async function statusText(page) {
     const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
     return item ? item.textContent.trim() : null;
   });
+}
+
+/** The FIM requests the fake has seen so far, from its control server. */
+async function fimRequests() {
+  const response = await globalThis.fetch(`${FAKE_CONTROL}/requests`);
+  if (!response.ok) throw new Error(`the fake's control server answered ${response.status}`);
+  return (await response.json()).requests.filter((r) => r.endpoint === 'fim');
+}
+
+/** Waits until the user settings file gives `key` the value `want`; returns the file's text. */
+async function waitForUserSetting(key, want, timeout) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = fs.readFileSync(USER_SETTINGS, 'utf8');
+    try {
+      if (JSON.parse(text)[key] === want) return text;
+    } catch {
+      // VS Code is writing it: read again
+    }
+    if (Date.now() > deadline) throw new Error(`${key} is not ${want} in the user settings.json:\n${text}`);
+    await sleep(200);
+  }
+}
+
+/** Moves the cursor to the start of 1-based `line` with Go to Line. */
+async function goToLine(page, line) {
+  await chord(page, ['Control', 'g']);
+  await page.waitForSelector('.quick-input-widget input', { visible: true });
+  await page.keyboard.type(String(line));
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.quick-input-widget', { hidden: true });
+}
+
+/** The shown title of each editor tab (name and suffix), the active one first. */
+async function tabTitles(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.tabs-container .tab')]
+      .sort((a, b) => b.classList.contains('active') - a.classList.contains('active'))
+      .map((tab) => tab.querySelector('.monaco-icon-label-container')?.textContent.trim() || ''),
+  );
 }
 
 async function waitForText(page, selector, pattern, timeout) {
@@ -248,6 +300,88 @@ async function main() {
       return 'line 7 became "return sum((a, b))"';
     });
 
+    await step('extension command: Design Selection on a comment stating the intent', async () => {
+      await goToLine(page, INTENT_LINE); // an empty selection: the server takes the paragraph
+      await chord(page, KEYS.designSelection);
+      await page
+        .waitForFunction(
+          () => /\.md$/.test(document.querySelector('.tabs-container .tab.active .monaco-icon-label-container')?.textContent.trim() || ''),
+          { timeout: 60000, polling: 200 },
+        )
+        .catch(async (error) => {
+          throw new Error(`${error.message}; the tabs: ${JSON.stringify(await tabTitles(page))}`);
+        });
+      const goal = new RegExp(`#\\sDesign:\\s${DESIGN_GOAL.replace(/[()]/g, '\\$&').replace(/ /g, '\\s')}`);
+      await waitForText(page, '.editor-instance .view-lines', goal, 15000).catch(async () => {
+        const shown = await page.evaluate(() =>
+          [...document.querySelectorAll('.editor-instance .view-lines')].map((el) => el.textContent.slice(0, 200)),
+        );
+        throw new Error(`the design editor shows ${JSON.stringify(shown)}`);
+      });
+      const [tab] = await tabTitles(page);
+      const folder = path.join(WORKSPACE, '.flashpro', 'designs');
+      const names = fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [];
+      if (!names.includes(tab) || !names.includes(tab.replace(/\.md$/, '.json'))) {
+        throw new Error(`the tab is "${tab}"; ${folder} holds ${JSON.stringify(names)}`);
+      }
+      const markdown = fs.readFileSync(path.join(folder, tab), 'utf8');
+      const saved = JSON.parse(fs.readFileSync(path.join(folder, tab.replace(/\.md$/, '.json')), 'utf8'));
+      if (!markdown.startsWith(`# Design: ${DESIGN_GOAL}\n`) || saved.goal !== DESIGN_GOAL || saved.lines !== String(INTENT_LINE)) {
+        throw new Error(`the design on disk: ${JSON.stringify(saved)}\n${markdown}`);
+      }
+      await shot(page, '09-design');
+      return `tab "${tab}" shows "# Design: ${DESIGN_GOAL}"; .flashpro/designs/ holds ${names.join(', ')}`;
+    });
+
+    await step('extension command: Toggle Automatic Completions (off: typing sends no FIM; on again)', async () => {
+      const key = 'flashpro.completion.automatic';
+      await chord(page, KEYS.toggleAutomatic);
+      await waitForText(page, '.notifications-toasts', /automatic\scompletions\soff/, 15000);
+      await waitForUserSetting(key, false, 10000);
+      // Back to main.py (its tab), the cursor at the end of the comment line; type one character.
+      const tabs = await page.$$('.tabs-container .tab');
+      const titles = await Promise.all(
+        tabs.map((tab) => tab.evaluate((el) => el.querySelector('.monaco-icon-label-container')?.textContent.trim())),
+      );
+      await tabs[titles.indexOf('main.py')].click();
+      await page.mouse.move(700, 520); // off the tab: its hover would cover the editor's top
+      await page.waitForFunction(
+        () => document.querySelector('.tabs-container .tab.active .monaco-icon-label-container')?.textContent.trim() === 'main.py',
+        { timeout: 10000, polling: 100 },
+      );
+      await goToLine(page, INTENT_LINE);
+      await page.keyboard.press('End');
+      const before = (await fimRequests()).length;
+      await page.keyboard.type('.');
+      await waitForText(page, '.editor-instance .view-lines', /TODO:\scache\sthe\sanswer\./, 5000);
+      // A bounded quiet window: with automatic completions on, a FIM call goes out within ~0.5 s.
+      const quietUntil = Date.now() + 1500;
+      while (Date.now() < quietUntil) {
+        const now = await fimRequests();
+        if (now.length > before) {
+          throw new Error(`a FIM request reached the fake with automatic completions off: ${JSON.stringify(now.slice(before))}`);
+        }
+        await sleep(100);
+      }
+      await shot(page, '10-automatic-off');
+      await chord(page, KEYS.toggleAutomatic);
+      await waitForText(page, '.notifications-toasts', /automatic\scompletions\son\./, 15000);
+      await waitForUserSetting(key, true, 10000);
+      // The control: the same keystroke now does send an automatic FIM request.
+      const quiet = (await fimRequests()).length;
+      await page.keyboard.type('.');
+      const deadline = Date.now() + 10000;
+      let sent = [];
+      while (!sent.some((r) => /cache the answer\.\.$/.test(r.prompt_end))) {
+        if (Date.now() > deadline) {
+          throw new Error(`no FIM request for the keystroke with automatic completions back on: ${JSON.stringify(sent)}`);
+        }
+        await sleep(100);
+        sent = (await fimRequests()).slice(quiet);
+      }
+      return `off: "${key}": false in settings.json, no FIM request in 1.5 s after typing; on: true, the next keystroke sent one`;
+    });
+
     await step('show the spend report', async () => {
       await chord(page, KEYS.report);
       await page.waitForSelector('iframe.webview', { timeout: 20000 });
@@ -264,7 +398,7 @@ async function main() {
       if (!/Spend per file/.test(text) || !/By role/.test(text) || !/executor/.test(text)) {
         throw new Error(`the report page shows: ${text.slice(0, 300) || '(nothing)'}`);
       }
-      await shot(page, '09-report');
+      await shot(page, '11-report');
       return 'report rendered: totals, spend per file and per day, tables by file/role/model/day';
     });
 
@@ -293,7 +427,7 @@ async function main() {
         },
         { timeout: 10000, polling: 200 },
       );
-      await shot(page, '10-server-cannot-start');
+      await shot(page, '12-server-cannot-start');
       return `notification with ${JSON.stringify(buttons)}; status bar: not running`;
     });
     result.passed = true;

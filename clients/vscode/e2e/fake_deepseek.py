@@ -4,15 +4,19 @@ Run with the project's venv (it imports `tests.fakes` from the repository root):
 
     .venv/bin/python clients/vscode/e2e/fake_deepseek.py --records OUT.json
 
-Prints the base URL on the first line of stdout, serves until SIGTERM/SIGINT, then writes a
-summary of the requests it saw to `--records`. Answers:
+Prints the base URL on the first line of stdout and, on the second, the URL of a small control
+server whose `GET /requests` answers the requests seen so far (the drive counts FIM calls with
+it); serves until SIGTERM/SIGINT, then writes a summary of the requests it saw to `--records`.
+Answers:
 
 - FIM: `return 42` when the prompt ends inside `def answer():` (the line the test types), else
   nothing, so automatic completions while typing stay out of the way;
 - chat: for a review task, one finding on the line holding `if a == None:` (found by its number
   in the prompt); for a quick edit, the selected `return a + b` rewritten as `return sum((a, b))`
-  (the instruction the test types is checked to be in the prompt); other tasks get the fake's
-  defaults.
+  (the instruction the test types is checked to be in the prompt); for a design, a design whose
+  goal is `Cache what answer() returns` when the task names the line of the `# TODO: cache the
+  answer` comment (the paragraph at the cursor), else a goal saying what went wrong; other tasks
+  get the fake's defaults.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import re
 import signal
 import sys
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +42,9 @@ FLAGGED = "if a == None:"
 INSTRUCTION = "use the sum builtin"
 REWRITTEN = "    return sum((a, b))\n"
 NUMBERED = re.compile(r"^\s*(\d+)\| (.*)$", re.MULTILINE)
+INTENT = "# TODO: cache the answer"
+DESIGN_GOAL = "Cache what answer() returns"
+DESIGN_TASK = re.compile(r"^Task: design how to implement what lines (\S+) of", re.MULTILINE)
 
 
 def fim(request: dict[str, Any]) -> str:
@@ -61,6 +69,19 @@ def chat(request: dict[str, Any]) -> str:
             "replacement": "if a is None:",
         }
         return json.dumps({"findings": [finding]})
+    task = DESIGN_TASK.search(text)
+    if task:
+        where = next((n for n, code in NUMBERED.findall(text) if code.strip() == INTENT), None)
+        lines = task.group(1)
+        goal = DESIGN_GOAL if lines == where else f"e2e: the task is on lines {lines}, the intent on {where}"
+        design = {
+            "goal": goal,
+            "decisions": [{"decision": "Memoise answer() with functools.cache", "reason": "No arguments"}],
+            "steps": [{"title": "Decorate answer()", "detail": "Add @functools.cache", "files": ["main.py"]}],
+            "risks": ["A cached value never changes"],
+            "acceptance": ["answer() still returns 42"],
+        }
+        return json.dumps(design)
     if "Task: rewrite lines" in text:
         replacement = REWRITTEN if INSTRUCTION in text else "    # no instruction arrived\n"
         return json.dumps({"replacement": replacement})
@@ -77,6 +98,40 @@ def summary(fake: FakeDeepSeek) -> dict[str, Any]:
     }
 
 
+def live(fake: FakeDeepSeek) -> dict[str, Any]:
+    """The control server's answer: each request's endpoint, status and, for FIM, its prompt's end."""
+    rows = []
+    for r in fake.requests:
+        prompt = str(r.body.get("prompt") or "") if isinstance(r.body, dict) else ""
+        end = prompt[-60:] if r.endpoint == "fim" else None
+        rows.append({"endpoint": r.endpoint, "status": r.status, "prompt_end": end})
+    return {"requests": rows}
+
+
+def control(fake: FakeDeepSeek) -> ThreadingHTTPServer:
+    """A local HTTP server (its own port) for the drive's questions: `GET /requests`."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            pass
+
+        def do_GET(self) -> None:  # noqa: N802 - stdlib name
+            if self.path != "/requests":
+                self.send_error(404)
+                return
+            body = json.dumps(live(fake)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="e2e-control", daemon=True).start()
+    return server
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=Path, required=True, help="where to write the summary")
@@ -85,7 +140,8 @@ def main() -> int:
     fake.script_fim(fim)
     fake.script_chat(chat)
     fake.start()
-    print(fake.url, flush=True)
+    ctl = control(fake)
+    print(f"{fake.url}\nhttp://127.0.0.1:{ctl.server_address[1]}", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -93,6 +149,7 @@ def main() -> int:
     try:
         args.records.write_text(json.dumps(summary(fake), indent=2) + "\n", encoding="utf-8")
     finally:
+        ctl.shutdown()
         fake.stop()
     return 0
 

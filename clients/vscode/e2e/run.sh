@@ -48,9 +48,11 @@ VSIX="$EXT/dist/flashpro.vsix"
 stamp "starting the fake DeepSeek API"
 "$VENV/bin/python" "$HERE/fake_deepseek.py" --records "$OUT/fake-requests.json" >"$RUN/fake.url" 2>"$OUT/fake.log" &
 PIDS+=($!)
-for _ in $(seq 100); do [ -s "$RUN/fake.url" ] && break; sleep 0.1; done
-FAKE_URL="$(head -1 "$RUN/fake.url")"
-[ -n "$FAKE_URL" ] || { echo "the fake DeepSeek API did not start" >&2; cat "$OUT/fake.log" >&2; exit 1; }
+# Two lines: the API's base URL, then the URL of its control server (the drive asks it for the
+# requests seen so far).
+for _ in $(seq 100); do [ "$(wc -l <"$RUN/fake.url")" -ge 2 ] && break; sleep 0.1; done
+FAKE_URL="$(sed -n 1p "$RUN/fake.url")"; FAKE_CONTROL="$(sed -n 2p "$RUN/fake.url")"
+[ -n "$FAKE_CONTROL" ] || { echo "the fake DeepSeek API did not start" >&2; cat "$OUT/fake.log" >&2; exit 1; }
 
 # A fresh workspace, user data and extensions dir; settings that point flashpro at the fake.
 WS="$RUN/workspace"; USER_DATA="$RUN/user-data"; EXTENSIONS="$RUN/extensions"
@@ -94,6 +96,8 @@ keys = [
     ("ctrl+alt+shift+f8", "workbench.action.openSettingsJson"),
     ("ctrl+alt+shift+f9", "flashpro.clearReviews"),
     ("ctrl+alt+shift+f10", "flashpro.reviewFile"),
+    ("ctrl+alt+shift+f11", "flashpro.designSelection"),
+    ("ctrl+alt+shift+f12", "flashpro.toggleAutomatic"),
 ]
 Path(user, "settings.json").write_text(json.dumps(settings, indent=2))
 Path(user, "keybindings.json").write_text(json.dumps([{"key": k, "command": c} for k, c in keys], indent=2))
@@ -117,6 +121,7 @@ stamp "driving VS Code in Chromium"
 DRIVE_START=$EPOCHREALTIME
 status=0
 E2E_URL="http://127.0.0.1:$PORT/?folder=$WS" E2E_WORKSPACE="$WS" E2E_OUT="$OUT" E2E_RUN="$RUN" E2E_API_KEY="$API_KEY" \
+  E2E_USER_SETTINGS="$USER_DATA/User/settings.json" E2E_FAKE_CONTROL="$FAKE_CONTROL" \
   NODE_PATH="$CACHE/driver/node_modules" node "$HERE/drive.cjs" || status=$?
 
 DRIVE_END=$EPOCHREALTIME
