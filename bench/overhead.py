@@ -30,9 +30,10 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.replay_scenarios import large_scenario  # noqa: E402
 from flashpro.app import Flashpro  # noqa: E402
 from flashpro.documents import TextChange  # noqa: E402
+
+from bench.replay_scenarios import large_scenario  # noqa: E402
 from tests.fakes import FakeDeepSeek  # noqa: E402
 
 
@@ -60,7 +61,11 @@ async def measure(n: int) -> list[float]:
         fake.script_fim(lambda body: "    return value\n")
         core = Flashpro(_Quiet(), env={})
         core.configure(
-            init_options={"apiKey": "sk-test", "baseUrl": fake.url, "ledgerPath": str(Path(tmp) / "l.sqlite3")}
+            init_options={
+                "apiKey": "sk-test",
+                "baseUrl": fake.url,
+                "ledgerPath": str(Path(tmp) / "l.sqlite3"),
+            }
         )
         core.open_document(sc.uri, "python", 1, text)
         doc = core.documents.get(sc.uri)
@@ -92,7 +97,9 @@ async def measure(n: int) -> list[float]:
             if i >= 20 and api:
                 overheads.append((total - sum(api)) * 1000)
             if column > 60:  # keep the line short: start a new one
-                core.change_document(sc.uri, doc.version + 1, [TextChange("\n    ", (line, column), (line, column))])
+                core.change_document(
+                    sc.uri, doc.version + 1, [TextChange("\n    ", (line, column), (line, column))]
+                )
                 line, column = line + 1, 4
         await core.shutdown()
     return overheads
@@ -109,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         f"p99 {_percentile(values, 0.99):.2f} ms · max {max(values):.2f} ms"
     )
     target = _percentile(values, 0.99)
-    print(f"  {'PASS' if target <= 5 else 'FAIL'} server overhead p99 <= 5 ms on a 10,000-line file ({target:.2f} ms)")
+    print(
+        f"  {'PASS' if target <= 5 else 'FAIL'} server overhead p99 <= 5 ms on a 10,000-line file ({target:.2f} ms)"
+    )
     return 0
 
 

@@ -7,8 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
-from flashpro.actions import ActionFailed, ActionService, LineSpan, ReviewStore, anchor, instruction_above, next_off_peak, target_span
+from flashpro.actions import (
+    ActionFailed,
+    ActionService,
+    LineSpan,
+    ReviewStore,
+    anchor,
+    instruction_above,
+    next_off_peak,
+    target_span,
+)
 from flashpro.actions.context import FileView, build_context, enclosing_scope
 from flashpro.actions.schemas import Finding
 from flashpro.actions.service import _parse
@@ -49,7 +57,17 @@ def test_small_files_go_whole_and_large_ones_keep_the_selection() -> None:
 
 
 def test_enclosing_scope_and_target_lines() -> None:
-    lines = ["import os", "", "def f(x):", "    y = x", "    return y", "", "# make it fast", "# and small", ""]
+    lines = [
+        "import os",
+        "",
+        "def f(x):",
+        "    y = x",
+        "    return y",
+        "",
+        "# make it fast",
+        "# and small",
+        "",
+    ]
     assert enclosing_scope(lines, LineSpan(3, 3)) == LineSpan(2, 4)
     assert target_span("explain", lines, LineSpan(3, 3), empty=True) == LineSpan(2, 4)
     assert target_span("review", lines, LineSpan(0, 0), empty=True) == LineSpan(0, 8)  # top level: file
@@ -65,7 +83,9 @@ def _doc(text: str):
 
 def test_findings_are_anchored_exactly_or_lose_their_fix() -> None:
     _, doc = _doc("def f(x):\n    if x == None:\n        return 1\n")
-    exact = anchor(doc, Finding(line_start=2, line_end=2, snippet="x == None", message="use is", replacement="x is None"))
+    exact = anchor(
+        doc, Finding(line_start=2, line_end=2, snippet="x == None", message="use is", replacement="x is None")
+    )
     assert exact is not None and (exact.start.line, exact.start.column, exact.end.column) == (1, 7, 16)
     assert exact.replacement == "x is None" and exact.text == "x == None"
     lost = anchor(doc, Finding(line_start=2, line_end=2, snippet="y != 3", message="?", replacement="z"))
@@ -99,7 +119,14 @@ def test_answers_are_validated() -> None:
         _parse("review", "{findings: []}")
     with pytest.raises(ValueError, match="does not match"):
         _parse("design", '{"goal": "x", "steps": []}')
-    assert _parse("review", '{"findings": [{"line_start": 1, "line_end": 1, "message": "m", "severity": "info"}]}').findings[0].severity == "information"
+    assert (
+        _parse(
+            "review", '{"findings": [{"line_start": 1, "line_end": 1, "message": "m", "severity": "info"}]}'
+        )
+        .findings[0]
+        .severity
+        == "information"
+    )
 
 
 def test_instruction_comments() -> None:
@@ -139,10 +166,14 @@ def _service(limits: Limits, settings: Settings | None = None) -> ActionService:
 
 def test_budget_stages_refuse_planner_work_before_any_call() -> None:
     _, doc = _doc("def f():\n    return 1\n")
-    no_pro = _service(Limits(context_tokens=8000, max_output_tokens=500, automatic=False, invoked=True, pro=False))
+    no_pro = _service(
+        Limits(context_tokens=8000, max_output_tokens=500, automatic=False, invoked=True, pro=False)
+    )
     with pytest.raises(ActionFailed, match="V4 Pro, which is off"):
         asyncio.run(no_pro.run("review", doc, LineSpan(0, 1)))
-    stopped = _service(Limits(context_tokens=0, max_output_tokens=0, automatic=False, invoked=False, pro=False))
+    stopped = _service(
+        Limits(context_tokens=0, max_output_tokens=0, automatic=False, invoked=False, pro=False)
+    )
     with pytest.raises(ActionFailed, match="spending cap is reached"):
         asyncio.run(stopped.run("explain", doc, LineSpan(0, 1)))
 
@@ -154,7 +185,11 @@ def test_preview_is_exact_and_peak_aware() -> None:
     messages = service.messages("review", doc, LineSpan(0, 1), "", 16384)
     assert preview.prompt_tokens == sum(count(m["content"]) for m in messages) + 8
     assert preview.peak and preview.peak_factor == 2  # Monday 07:00 UTC, Pro after 2026-09-10
-    assert preview.suffix("planner").startswith("V4 Pro · ~") and preview.suffix("planner").endswith("· peak ×2")
+    assert preview.suffix("planner").startswith("V4 Pro · ~") and preview.suffix("planner").endswith(
+        "· peak ×2"
+    )
     settings = Settings.model_validate({"actions": {"deferOffPeak": True}})
-    assert _service(Limits(8000, 500, True, True, True), settings).should_defer("review") == datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    assert _service(Limits(8000, 500, True, True, True), settings).should_defer("review") == datetime(
+        2026, 11, 23, 10, 0, tzinfo=UTC
+    )
     assert _service(Limits(8000, 500, True, True, True), settings).should_defer("explain") is None

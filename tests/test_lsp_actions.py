@@ -70,7 +70,10 @@ def _options(fake: FakeDeepSeek, **extra: Any) -> dict[str, Any]:
 def _start(fake: FakeDeepSeek, tmp_path: Path, editor: str = "vscode", **options: Any):
     """A session rooted at `tmp_path`, its ledger in `tmp_path / "ledger.sqlite3"`."""
     return start_session(
-        editor, init_options=_options(fake, **options), root_uri=tmp_path.as_uri(), ledger=tmp_path / "ledger.sqlite3"
+        editor,
+        init_options=_options(fake, **options),
+        root_uri=tmp_path.as_uri(),
+        ledger=tmp_path / "ledger.sqlite3",
     )
 
 
@@ -107,19 +110,24 @@ async def _run(session: Session, actions: list[types.CodeAction], title: str) ->
     return await session.execute(action.command.command, *(action.command.arguments or []))
 
 
-
 def _review_diagnostics(session: Session, uri: str) -> list[types.Diagnostic]:
     return [d for d in session.client.diagnostics.get(uri, []) if d.source == "flashpro-review"]
 
 
-async def test_listing_is_free_and_titles_carry_a_cost_preview(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_listing_is_free_and_titles_carry_a_cost_preview(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         actions = await _actions(session, uri, _range((3, 0), (8, 0)))
         titles = [a.title for a in actions]
         assert [t.split(" (")[0] for t in titles] == [
-            "Review this", "Design this", "Quick edit…", "Explain this", "Write tests for this",
+            "Review this",
+            "Design this",
+            "Quick edit…",
+            "Explain this",
+            "Write tests for this",
         ]
         assert "V4 Pro · ~" in titles[0] and "tokens · ~$" in titles[0]
         assert "V4 Flash · ~" in titles[2]
@@ -145,7 +153,9 @@ async def test_every_captured_client_can_list_and_run_an_action(
         assert fake_deepseek.requests_to("chat")[0].body["model"] == "deepseek-v4-flash"
 
 
-async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_review_findings_become_diagnostics_with_a_quick_fix(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path)
@@ -196,11 +206,15 @@ async def test_review_findings_become_diagnostics_with_a_quick_fix(fake_deepseek
     when = datetime.fromisoformat(row["time_utc"])
     peak = when.weekday() < 5 and (1 <= when.hour < 4 or 6 <= when.hour < 10)
     hit, miss, out = PRO_PEAK if peak else PRO_OFF_PEAK
-    expected = (row["cache_hit_tokens"] * hit + row["cache_miss_tokens"] * miss + row["output_tokens"] * out) / 1e6
+    expected = (
+        row["cache_hit_tokens"] * hit + row["cache_miss_tokens"] * miss + row["output_tokens"] * out
+    ) / 1e6
     assert abs(row["cost_usd"] - expected) < 1e-12
 
 
-async def test_invalid_json_is_retried_once_then_fails_clearly(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_invalid_json_is_retried_once_then_fails_clearly(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     async with _start(fake_deepseek, tmp_path, "neovim") as session:
         uri = _uri(tmp_path)
@@ -217,7 +231,9 @@ async def test_invalid_json_is_retried_once_then_fails_clearly(fake_deepseek: Fa
         result = await session.execute("flashpro.review", {"uri": uri})
         assert result["status"] == "error"
         assert "unusable twice" in result["message"]
-        await session.wait_for(lambda: any("unusable twice" in m for m in session.messages(types.MessageType.Error)))
+        await session.wait_for(
+            lambda: any("unusable twice" in m for m in session.messages(types.MessageType.Error))
+        )
         assert len(_review_diagnostics(session, uri)) == 2  # the earlier findings are untouched
     assert [r["status"] for r in ledger_rows(ledger)] == ["ok"] * 4
     assert {r["role"] for r in ledger_rows(ledger)} == {"planner"}
@@ -250,7 +266,9 @@ async def test_quick_edit_arrives_as_one_applied_edit(fake_deepseek: FakeDeepSee
         session.open(uri, SOURCE)
         new = "def area(r: float) -> float:\n    return math.pi * r * r\n"
         fake_deepseek.script_chat(json.dumps({"replacement": new}))
-        result = await session.execute("flashpro.quickEdit", {"uri": uri, "lines": [10, 11], "instruction": "add type hints"})
+        result = await session.execute(
+            "flashpro.quickEdit", {"uri": uri, "lines": [10, 11], "instruction": "add type hints"}
+        )
         assert result["status"] == "ok" and result["applied"] is True
         (params,) = session.applied_edits
         (change,) = params.edit.document_changes
@@ -291,7 +309,10 @@ async def test_explain_and_tests_run_on_flash(fake_deepseek: FakeDeepSeek, tmp_p
         result = await session.execute("flashpro.writeTests", {"uri": uri, "lines": [10, 11]})
         assert result["status"] == "ok"
         create, change = session.applied_edits[-1].edit.document_changes
-        assert isinstance(create, types.CreateFile) and create.uri == (tmp_path / "tests" / "test_calc.py").as_uri()
+        assert (
+            isinstance(create, types.CreateFile)
+            and create.uri == (tmp_path / "tests" / "test_calc.py").as_uri()
+        )
         assert change.edits[0].new_text == test_file
 
         fake_deepseek.script_chat(json.dumps({"path": "../../etc/evil.py", "content": test_file}))
@@ -314,7 +335,9 @@ async def test_routing_is_configuration(fake_deepseek: FakeDeepSeek, tmp_path: P
         assert body["max_tokens"] == 500
 
 
-async def test_provider_errors_are_reported_and_the_server_keeps_serving(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_provider_errors_are_reported_and_the_server_keeps_serving(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     async with _start(fake_deepseek, tmp_path, requestTimeout=1) as session:
         uri = _uri(tmp_path)
@@ -339,7 +362,9 @@ async def test_provider_errors_are_reported_and_the_server_keeps_serving(fake_de
     assert statuses == [("error", "timeout"), ("ok", None), ("error", "insufficient_balance")]
 
 
-async def test_cancelled_call_is_recorded_with_tokens_spent(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_cancelled_call_is_recorded_with_tokens_spent(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     ledger = tmp_path / "ledger.sqlite3"
     fake_deepseek.chunk_delay_s = 0.05
     async with _start(fake_deepseek, tmp_path) as session:
@@ -372,8 +397,12 @@ async def test_cancelled_call_is_recorded_with_tokens_spent(fake_deepseek: FakeD
 async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     now = datetime.now(UTC)
     start, end = now - timedelta(minutes=30), min(now + timedelta(hours=1), now.replace(hour=23, minute=59))
-    prices = {"peak_hours_utc": {"weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                 "ranges": [[f"{start:%H:%M}", f"{end:%H:%M}"]]}}
+    prices = {
+        "peak_hours_utc": {
+            "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+            "ranges": [[f"{start:%H:%M}", f"{end:%H:%M}"]],
+        }
+    }
     if start.date() != now.date():
         prices["peak_hours_utc"]["ranges"] = [["00:00", f"{end:%H:%M}"]]
     async with _start(fake_deepseek, tmp_path, "neovim", prices=prices) as session:
@@ -407,7 +436,9 @@ async def test_malformed_commands_get_a_clear_error(fake_deepseek: FakeDeepSeek,
         assert len(await _actions(session, _uri(tmp_path), _range((0, 0), (0, 0)))) == 5
 
 
-async def test_excluded_files_get_no_actions_and_are_never_sent(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_excluded_files_get_no_actions_and_are_never_sent(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     async with _start(fake_deepseek, tmp_path, "vscode") as session:
         uri = _uri(tmp_path, ".env")
         session.open(uri, "API_TOKEN=abc\n", language_id="dotenv")

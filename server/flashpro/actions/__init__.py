@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flashpro.actions.catalog import ACTIONS, ActionSpec, target_span
 from flashpro.actions.context import LineSpan
-from flashpro.actions.runner import ActionRunner, EditPlan, Outcome, instruction_above
 from flashpro.actions.review import ReviewFinding, ReviewStore, anchor
+from flashpro.actions.runner import ActionRunner, EditPlan, Outcome, instruction_above
 from flashpro.actions.service import ActionFailed, ActionResult, ActionService, Preview, next_off_peak
 
 __all__ = [

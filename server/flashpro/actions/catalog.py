@@ -26,9 +26,13 @@ ACTIONS: dict[str, ActionSpec] = {
     for spec in (
         ActionSpec("review", "Review this", "source.flashpro.review", "flashpro.review", True, True),
         ActionSpec("design", "Design this", "refactor.flashpro.design", "flashpro.design", True, True),
-        ActionSpec("quickEdit", "Quick edit…", "refactor.rewrite.flashpro", "flashpro.quickEdit", True, False),
+        ActionSpec(
+            "quickEdit", "Quick edit…", "refactor.rewrite.flashpro", "flashpro.quickEdit", True, False
+        ),
         ActionSpec("explain", "Explain this", "source.flashpro.explain", "flashpro.explain", False, False),
-        ActionSpec("tests", "Write tests for this", "source.flashpro.tests", "flashpro.writeTests", True, False),
+        ActionSpec(
+            "tests", "Write tests for this", "source.flashpro.tests", "flashpro.writeTests", True, False
+        ),
     )
 }
 

@@ -19,23 +19,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flashpro.tokens import LineCounter
-
-COUNTER = LineCounter()
-"""Exact counts cached line by line: listing actions on a large file recounts only what changed."""
-
-
-def count(text: str) -> int:
-    """Exact V4 token count of `text` (through the shared line cache)."""
-    return COUNTER.count_text(text)
+from flashpro.tokens import LineCounter, count
 
 __all__ = [
-    "COUNTER",
     "ActionContext",
     "FileView",
     "LineSpan",
     "build_context",
-    "count",
     "enclosing_scope",
     "import_lines",
     "numbered",
@@ -45,7 +35,9 @@ __all__ = [
 BLOCK = 32
 """Excerpts start and end on multiples of this many lines."""
 
-_IMPORT = re.compile(r"^\s*(import\s|from\s+\S+\s+import\s|#include\s|using\s|use\s|require\(|const\s+\w+\s*=\s*require\()")
+_IMPORT = re.compile(
+    r"^\s*(import\s|from\s+\S+\s+import\s|#include\s|using\s|use\s|require\(|const\s+\w+\s*=\s*require\()"
+)
 _DEFINITION = re.compile(
     r"^\s{0,8}(?:export\s+|pub(?:\(\w+\))?\s+|public\s+|private\s+|protected\s+|static\s+|async\s+|default\s+)*"
     r"(?:def|class|function|func|fn|interface|struct|enum|trait|impl|type|module|object|record)\b"
@@ -86,15 +78,18 @@ class FileView:
     numbered: list[str]
     imports: list[int]
     outline: list[int]
+    counter: LineCounter = field(compare=False, repr=False)
     counted: dict[tuple[int, int], int] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, lines: list[str]) -> FileView:
+    def of(cls, lines: list[str], counter: LineCounter | None = None) -> FileView:
+        """The view of `lines`; `counter` caches line counts across versions (the owner's)."""
         return cls(
             lines=lines,
             numbered=[f"{i + 1:>5}| {line}\n" for i, line in enumerate(lines)],
             imports=[i for i, line in enumerate(lines) if _IMPORT.match(line)][:200],
             outline=[i for i, line in enumerate(lines) if _DEFINITION.match(line)][:300],
+            counter=counter if counter is not None else LineCounter(),
         )
 
     def text(self, start: int, end: int) -> str:
@@ -106,7 +101,7 @@ class FileView:
         key = (start, end)
         found = self.counted.get(key)
         if found is None:
-            found = self.counted[key] = COUNTER.count_lines(self.numbered[start : end + 1])
+            found = self.counted[key] = self.counter.count_lines(self.numbered[start : end + 1])
         return found
 
 
@@ -171,13 +166,15 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
         if not indices:
             continue
         block = [f"{title}:\n", *(view.numbered[i] for i in indices)]
-        cost = COUNTER.count_lines(block)
+        cost = view.counter.count_lines(block)
         if used + cost > budget_tokens // 3:
             continue  # a huge outline would crowd out the code itself
         parts.extend(block)
         used += cost
     scope = enclosing_scope(lines, span)
-    aligned = LineSpan((scope.start // BLOCK) * BLOCK, min(((scope.end // BLOCK) + 1) * BLOCK, len(lines)) - 1)
+    aligned = LineSpan(
+        (scope.start // BLOCK) * BLOCK, min(((scope.end // BLOCK) + 1) * BLOCK, len(lines)) - 1
+    )
     remaining = budget_tokens - used - count(f"Excerpt (lines {len(lines)}-{len(lines)}):\n")
     for candidate in (aligned, scope, span):
         cost = view.tokens(candidate.start, candidate.end)
@@ -192,7 +189,9 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
         excerpt = excerpt[: len(excerpt) // 2].rstrip("\n") + "\n"
         size = count(excerpt)
     title = f"Excerpt (lines {low + 1}-{high + 1}):\n"
-    return ActionContext("".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size)
+    return ActionContext(
+        "".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size
+    )
 
 
 def _grow(view: FileView, low: int, high: int, room: int) -> tuple[int, int]:

@@ -12,15 +12,12 @@ a finding whose text is no longer what it pointed at is dropped.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, replace
 
 from flashpro.actions.schemas import Finding
 from flashpro.documents import Document, Position, TextChange
 
 __all__ = ["ReviewFinding", "ReviewStore", "anchor"]
-
-_ids = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +44,8 @@ def _text(doc: Document, start: Position, end: Position) -> str:
     return "".join(parts)
 
 
-def anchor(doc: Document, finding: Finding) -> ReviewFinding | None:
-    """Place `finding` on `doc`; None when its lines are not in the document."""
+def anchor(doc: Document, finding: Finding, finding_id: int = 0) -> ReviewFinding | None:
+    """Place `finding` on `doc` (as `finding_id`); None when its lines are not in the document."""
     buffer = doc.buffer
     first, last = finding.line_start - 1, max(finding.line_end, finding.line_start) - 1
     if first >= buffer.line_count:
@@ -69,7 +66,7 @@ def anchor(doc: Document, finding: Finding) -> ReviewFinding | None:
         content = buffer.line_content(first)
         start = Position(first, len(content) - len(content.lstrip()))  # underline the code only
     return ReviewFinding(
-        id=next(_ids),
+        id=finding_id,
         start=start,
         end=end,
         text=_text(doc, start, end),
@@ -107,6 +104,12 @@ class ReviewStore:
 
     def __init__(self) -> None:
         self._findings: dict[str, list[ReviewFinding]] = {}
+        self._last_id = 0
+
+    def place(self, doc: Document, finding: Finding) -> ReviewFinding | None:
+        """`anchor` with a fresh id (ids identify findings in diagnostics' data)."""
+        self._last_id += 1
+        return anchor(doc, finding, self._last_id)
 
     def get(self, uri: str) -> list[ReviewFinding]:
         """The findings on `uri` (maybe none)."""
@@ -130,7 +133,9 @@ class ReviewStore:
         uris = [uri] if uri is not None else list(self._findings)
         return [u for u in uris if self._findings.pop(u, None)]
 
-    def edited(self, doc: Document, changes: list[TextChange], line_deltas: list[tuple[int, int, int]]) -> bool:
+    def edited(
+        self, doc: Document, changes: list[TextChange], line_deltas: list[tuple[int, int, int]]
+    ) -> bool:
         """After `changes` were applied to `doc`: shift and re-check; True when anything moved.
 
         `line_deltas` holds, per ranged change in order, (first line, last line, lines added).

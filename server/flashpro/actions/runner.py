@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from flashpro.actions.catalog import ACTIONS, target_span
 from flashpro.actions.context import LineSpan
 from flashpro.actions.documents import write_design, write_note
-from flashpro.actions.review import ReviewStore, anchor
+from flashpro.actions.review import ReviewStore
 from flashpro.actions.service import ActionFailed, ActionService
 from flashpro.documents import Document, DocumentStore, Position, is_excluded, uri_to_path
 
@@ -120,7 +120,9 @@ class ActionRunner:
 
     # -- per action ------------------------------------------------------------------------
     def _review(self, doc: Document, review, span: LineSpan, version: int) -> Outcome:
-        placed = [f for f in (anchor(doc, finding) for finding in review.findings) if f is not None]
+        placed = [
+            f for f in (self._reviews.place(doc, finding) for finding in review.findings) if f is not None
+        ]
         if version != doc.version:
             placed = []  # the text moved under the answer: its line numbers are stale
         whole = span.start == 0 and span.end >= doc.buffer.line_count - 1
@@ -147,7 +149,12 @@ class ActionRunner:
         label = self.service.label(doc.uri)
         title = f"{label}, lines {span.label()}"
         path = write_note(self._root(doc.uri), title, text, label, self.service.clock())
-        return Outcome("explain", f"flashpro: explanation written to {path}", show=path, data={"path": str(path), "text": text})
+        return Outcome(
+            "explain",
+            f"flashpro: explanation written to {path}",
+            show=path,
+            data={"path": str(path), "text": text},
+        )
 
     def _quickedit(self, doc: Document, answer, span: LineSpan, version: int) -> Outcome:
         if version != doc.version:

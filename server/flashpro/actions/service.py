@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS, ActionSpec
-from flashpro.actions.context import FileView, LineSpan, build_context, count
+from flashpro.actions.context import FileView, LineSpan, build_context
 from flashpro.actions.prompts import SYSTEM, retry_message, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.completion import CallInfo
@@ -33,6 +33,7 @@ from flashpro.documents import Document
 from flashpro.ledger import PriceTable
 from flashpro.providers import CallTrace, ChatRequest, DeepSeekProvider, ProviderError
 from flashpro.providers.gate import ErrorGate
+from flashpro.tokens import LineCounter, count
 from flashpro.usage import Usage
 
 __all__ = ["ActionFailed", "ActionResult", "ActionService", "Preview", "next_off_peak"]
@@ -147,13 +148,14 @@ class ActionService:
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
         self._views: dict[str, tuple[int, FileView]] = {}
+        self._counter = LineCounter()  # line counts survive edits: only changed lines recount
 
     def view(self, doc: Document) -> FileView:
         """The document's lines as actions see them, built once per version."""
         cached = self._views.get(doc.uri)
         if cached is not None and cached[0] == doc.version:
             return cached[1]
-        view = FileView.of([doc.buffer.line_content(i) for i in range(doc.buffer.line_count)])
+        view = FileView.of([doc.buffer.line_content(i) for i in range(doc.buffer.line_count)], self._counter)
         if len(self._views) > 32:
             self._views.clear()
         self._views[doc.uri] = (doc.version, view)
@@ -220,7 +222,15 @@ class ActionService:
         """Exact prompt tokens and an estimated cost; no API call. Cached per document version."""
         route = self.route(action)
         now = self.clock()
-        key = (doc.uri, doc.version, action, span, route.model_dump_json(), id(self._prices()), now.strftime("%Y%m%d%H%M"))
+        key = (
+            doc.uri,
+            doc.version,
+            action,
+            span,
+            route.model_dump_json(),
+            id(self._prices()),
+            now.strftime("%Y%m%d%H%M"),
+        )
         cached = self._previews.get(key)
         if cached is not None:
             return cached

@@ -89,13 +89,19 @@ def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> 
             args = _command_args(uri, target, False, now=now)
             command = types.Command(title=title, command=spec.command, arguments=[args])
             if resolve:
-                actions.append(types.CodeAction(title=title, kind=spec.kind, data={"command": spec.command, "arguments": [args]}))
+                actions.append(
+                    types.CodeAction(
+                        title=title, kind=spec.kind, data={"command": spec.command, "arguments": [args]}
+                    )
+                )
             else:
                 actions.append(types.CodeAction(title=title, kind=spec.kind, command=command))
     return actions
 
 
-def _quick_fixes(ls: FlashproLanguageServer, doc: Any, diagnostics: list[types.Diagnostic]) -> list[types.CodeAction]:
+def _quick_fixes(
+    ls: FlashproLanguageServer, doc: Any, diagnostics: list[types.Diagnostic]
+) -> list[types.CodeAction]:
     fixes = []
     for diagnostic in diagnostics:
         if diagnostic.source != REVIEW_SOURCE:
@@ -104,7 +110,9 @@ def _quick_fixes(ls: FlashproLanguageServer, doc: Any, diagnostics: list[types.D
         finding = ls.core.reviews.find(doc.uri, finding_id) if isinstance(finding_id, int) else None
         if finding is None or finding.replacement is None:
             continue
-        edit = types.TextEdit(range=ls.to_range(doc, finding.start, finding.end), new_text=finding.replacement)
+        edit = types.TextEdit(
+            range=ls.to_range(doc, finding.start, finding.end), new_text=finding.replacement
+        )
         fixes.append(
             types.CodeAction(
                 title=f"Apply flashpro fix: {finding.message[:60]}",
@@ -122,7 +130,11 @@ def _workspace_edit(ls: FlashproLanguageServer, plan: EditPlan) -> types.Workspa
     caps = ls.client_capabilities.workspace
     edit_caps = caps.workspace_edit if caps is not None else None
     document_changes = bool(edit_caps and edit_caps.document_changes)
-    create_ok = bool(edit_caps and edit_caps.resource_operations and types.ResourceOperationKind.Create in edit_caps.resource_operations)
+    create_ok = bool(
+        edit_caps
+        and edit_caps.resource_operations
+        and types.ResourceOperationKind.Create in edit_caps.resource_operations
+    )
     doc = ls.core.documents.get(plan.uri)
     if doc is not None:
         rng = ls.to_range(doc, plan.start, plan.end)
@@ -137,10 +149,14 @@ def _workspace_edit(ls: FlashproLanguageServer, plan: EditPlan) -> types.Workspa
     if document_changes:
         changes: list[Any] = []
         if plan.create:
-            changes.append(types.CreateFile(uri=plan.uri, options=types.CreateFileOptions(ignore_if_exists=True)))
+            changes.append(
+                types.CreateFile(uri=plan.uri, options=types.CreateFileOptions(ignore_if_exists=True))
+            )
         changes.append(
             types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=plan.uri, version=plan.version),
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=plan.uri, version=plan.version
+                ),
                 edits=[text_edit],
             )
         )
@@ -150,7 +166,12 @@ def _workspace_edit(ls: FlashproLanguageServer, plan: EditPlan) -> types.Workspa
 
 async def _deliver(ls: FlashproLanguageServer, outcome: Outcome) -> dict[str, Any]:
     """Turn an outcome into what the editor shows; returns the command's result."""
-    result: dict[str, Any] = {"status": "ok", "action": outcome.action, "message": outcome.message, **outcome.data}
+    result: dict[str, Any] = {
+        "status": "ok",
+        "action": outcome.action,
+        "message": outcome.message,
+        **outcome.data,
+    }
     if outcome.review_uri is not None:
         ls.publish_review(outcome.review_uri)
     if outcome.edit is not None:
@@ -160,7 +181,9 @@ async def _deliver(ls: FlashproLanguageServer, outcome: Outcome) -> dict[str, An
             outcome.show.write_text(outcome.edit.new_text, encoding="utf-8")
         elif edit is not None:
             label = f"flashpro: {ACTIONS[outcome.action].title.rstrip('…')}"
-            answer = await ls.workspace_apply_edit_async(types.ApplyWorkspaceEditParams(edit=edit, label=label))
+            answer = await ls.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=label)
+            )
             result["applied"] = bool(answer.applied)
             if not answer.applied:
                 reason = answer.failure_reason or "the editor refused it (was the file changed?)"
@@ -205,7 +228,8 @@ class _Progress:
             return
         self.token = token
         self._ls.work_done_progress.begin(
-            token, types.WorkDoneProgressBegin(title=self._title, cancellable=True, message="waiting for the model")
+            token,
+            types.WorkDoneProgressBegin(title=self._title, cancellable=True, message="waiting for the model"),
         )
         future = self._ls.work_done_progress.tokens.get(token)
         if future is not None:
@@ -213,7 +237,9 @@ class _Progress:
 
     def report(self, tokens: int) -> None:
         if self.token is not None:
-            self._ls.work_done_progress.report(self.token, types.WorkDoneProgressReport(message=f"{tokens} tokens"))
+            self._ls.work_done_progress.report(
+                self.token, types.WorkDoneProgressReport(message=f"{tokens} tokens")
+            )
 
     def end(self, message: str) -> None:
         if self.token is not None:
@@ -285,7 +311,9 @@ def register_actions(server: FlashproLanguageServer) -> None:
         data = action.data if isinstance(action.data, dict) else {}
         command = data.get("command")
         if command in COMMANDS:
-            action.command = types.Command(title=action.title, command=command, arguments=data.get("arguments") or [])
+            action.command = types.Command(
+                title=action.title, command=command, arguments=data.get("arguments") or []
+            )
         return action
 
     def make(action: str):
