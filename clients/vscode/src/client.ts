@@ -21,13 +21,17 @@ import {
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
+  MessageType,
   ResponseError,
   RevealOutputChannelOn,
   type ServerOptions,
+  ShowMessageNotification,
+  type ShowMessageParams,
   State,
 } from 'vscode-languageclient/node';
 
-import { CLIENT_ID, SECRET_API_KEY, SECTION, STATUS_NOTIFICATION, ServerCommand, Setting } from './constants';
+import { CLIENT_ID, Command, SECRET_API_KEY, SECTION, STATUS_NOTIFICATION, ServerCommand, Setting } from './constants';
+import { SET_KEY_BUTTON, messageButtons } from './messages';
 import { redactingChannel } from './redact';
 import {
   answerConfiguration,
@@ -63,6 +67,20 @@ class FlashproLanguageClient extends LanguageClient {
       return;
     }
     super.error(message, data, showNotification);
+  }
+}
+
+/** A server message as the language client shows it, with a "Set API key" button on key messages. */
+async function showServerMessage(params: ShowMessageParams): Promise<void> {
+  const show =
+    params.type === MessageType.Error
+      ? vscode.window.showErrorMessage
+      : params.type === MessageType.Warning
+        ? vscode.window.showWarningMessage
+        : vscode.window.showInformationMessage;
+  const picked = await show(params.message, ...messageButtons(params.message));
+  if (picked === SET_KEY_BUTTON) {
+    await vscode.commands.executeCommand(Command.setApiKey);
   }
 }
 
@@ -250,6 +268,8 @@ export class ServerConnection implements vscode.Disposable {
       }
     });
     client.onNotification(STATUS_NOTIFICATION, (payload: unknown) => this.status.showStatus(payload));
+    // Registered before start, so it replaces the client's default window/showMessage handler.
+    client.onNotification(ShowMessageNotification.type, (params) => void showServerMessage(params));
     this.client = client;
     this.status.showStarting();
     try {
