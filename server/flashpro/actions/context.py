@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from flashpro.documents import Document
 from flashpro.tokens import LineCounter, count
 
 __all__ = [
@@ -27,9 +28,7 @@ __all__ = [
     "LineSpan",
     "build_context",
     "enclosing_scope",
-    "import_lines",
-    "numbered",
-    "outline_lines",
+    "lines_text",
 ]
 
 BLOCK = 32
@@ -105,19 +104,9 @@ class FileView:
         return found
 
 
-def numbered(lines: list[str], start: int, end: int) -> str:
-    """Lines `start`..`end` (0-based, inclusive) as `   12| text`, one per line."""
-    return "".join(f"{i + 1:>5}| {lines[i]}\n" for i in range(start, min(end, len(lines) - 1) + 1))
-
-
-def import_lines(lines: list[str]) -> list[int]:
-    """Indices of the lines that import something (the first 200)."""
-    return FileView.of(lines).imports
-
-
-def outline_lines(lines: list[str]) -> list[int]:
-    """Indices of definition lines (functions, classes, types): the file's outline."""
-    return FileView.of(lines).outline
+def lines_text(doc: Document, span: LineSpan) -> str:
+    """The document's text on lines `span.start`..`span.end`, line endings included."""
+    return "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
 
 
 def _indent(line: str) -> int:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from flashpro.actions.catalog import ACTIONS, target_span
-from flashpro.actions.context import LineSpan
+from flashpro.actions.context import LineSpan, lines_text
 from flashpro.actions.documents import write_design, write_note
 from flashpro.actions.review import ReviewStore
 from flashpro.actions.service import ActionFailed, ActionService
@@ -120,11 +120,10 @@ class ActionRunner:
 
     # -- per action ------------------------------------------------------------------------
     def _review(self, doc: Document, review, span: LineSpan, version: int) -> Outcome:
-        placed = [
-            f for f in (self._reviews.place(doc, finding) for finding in review.findings) if f is not None
-        ]
-        if version != doc.version:
-            placed = []  # the text moved under the answer: its line numbers are stale
+        stale = version != doc.version  # the text moved under the answer: its line numbers are off
+        placed = []
+        if not stale:
+            placed = [f for item in review.findings if (f := self._reviews.place(doc, item)) is not None]
         whole = span.start == 0 and span.end >= doc.buffer.line_count - 1
         if whole:
             self._reviews.set(doc.uri, placed)
@@ -135,7 +134,7 @@ class ActionRunner:
         message = f"flashpro review: {len(placed)} {noun} on lines {span.label()}" + (
             f" ({fixes} with a quick fix)" if fixes else ""
         )
-        if version != doc.version:
+        if stale:
             message = "flashpro review: the file changed while the review ran; run it again"
         return Outcome("review", message, review_uri=doc.uri, data={"findings": len(placed), "fixes": fixes})
 
@@ -160,7 +159,7 @@ class ActionRunner:
         if version != doc.version:
             raise ActionFailed("flashpro: the file changed while the quick edit ran; nothing was applied")
         buffer = doc.buffer
-        original = "".join(buffer.line(i) for i in range(span.start, span.end + 1))
+        original = lines_text(doc, span)
         new_text = answer.replacement
         if original.endswith("\n") and not new_text.endswith("\n"):
             new_text += "\n"

@@ -20,10 +20,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic.alias_generators import to_snake
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS, ActionSpec
-from flashpro.actions.context import FileView, LineSpan, build_context
+from flashpro.actions.context import FileView, LineSpan, build_context, lines_text
 from flashpro.actions.prompts import SYSTEM, retry_message, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.completion import CallInfo
@@ -168,8 +169,7 @@ class ActionService:
     # -- routing ---------------------------------------------------------------------------
     def route(self, action: str) -> ActionRoute:
         """The configured route of `action`."""
-        actions = self._settings().actions
-        return getattr(actions, {"quickEdit": "quick_edit"}.get(action, action))
+        return getattr(self._settings().actions, to_snake(action))
 
     def model(self, route: ActionRoute) -> str:
         """The model name a route calls."""
@@ -198,11 +198,10 @@ class ActionService:
     ) -> tuple[list[dict[str, str]], int]:
         """The messages and their exact token count (template included)."""
         label = self._label(doc.uri)
-        selection = ""
-        if action == "quickEdit":
-            selection = "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
+        selection = lines_text(doc, span) if action == "quickEdit" else ""
         tail = task(action, label, span, selection, instruction)
-        room = context_tokens - count(SYSTEM) - count(tail) - _CHAT_TEMPLATE_TOKENS - 4
+        fixed = count(SYSTEM) + count(tail) + _CHAT_TEMPLATE_TOKENS
+        room = context_tokens - fixed - 4
         if room < 64:
             raise ActionFailed(
                 f"flashpro: the selection is too large for {ACTIONS[action].title}'s context budget "
@@ -211,7 +210,7 @@ class ActionService:
         context = build_context(label, self.view(doc), span, room)
         # The context ends with a line break and the task starts a line with a word, so the
         # user message's count is the sum of both (a pre-tokenizer boundary; tokens.lines).
-        tokens = count(SYSTEM) + context.tokens + count(tail) + _CHAT_TEMPLATE_TOKENS
+        tokens = fixed + context.tokens
         messages = [
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": context.text + tail},
@@ -260,8 +259,7 @@ class ActionService:
     def _expected_output(action: str, route: ActionRoute, doc: Document, span: LineSpan) -> int:
         """A rough output size for the cost preview (reasoning included when thinking)."""
         if action == "quickEdit":
-            selection = "".join(doc.buffer.line(i) for i in range(span.start, span.end + 1))
-            guess = int(count(selection) * 1.2) + 16
+            guess = int(count(lines_text(doc, span)) * 1.2) + 16
         else:
             guess = {"review": 800, "design": 900, "explain": 350, "tests": 900}[action]
         if route.thinking:
@@ -362,15 +360,13 @@ class ActionService:
             return await self._provider().chat(request, trace, on_delta)
         except asyncio.CancelledError:
             info.status = "cancelled"
-            self._estimate(trace, messages)
-            info.details["estimated"] = trace.usage is not None
+            info.details["estimated"] = self._estimate(trace, messages)
             raise
         except ProviderError as error:
             info.status = "error"
             info.error_kind = error.kind
             if trace.parts or trace.reasoning_parts:
-                self._estimate(trace, messages)
-                info.details["estimated"] = True
+                info.details["estimated"] = self._estimate(trace, messages)
             self._gate.observe(error)
             self._sink.provider_failed(error, announce=False)  # logged; the action says it below
             raise ActionFailed(error.user_message()) from error
@@ -380,16 +376,18 @@ class ActionService:
                 self._gate.succeeded()
 
     @staticmethod
-    def _estimate(trace: CallTrace, messages: list[dict[str, str]]) -> None:
-        """Usage for a call that ended before DeepSeek reported it: exact counts, all misses."""
+    def _estimate(trace: CallTrace, messages: list[dict[str, str]]) -> bool:
+        """Usage for a call that ended before DeepSeek reported it: exact counts, all misses.
+        Returns whether it estimated (False when DeepSeek's own usage had arrived)."""
         if trace.usage is not None:
-            return
+            return False
         prompt = sum(count(m["content"]) for m in messages) + _CHAT_TEMPLATE_TOKENS
-        output = count(trace.reasoning) + count(trace.text)
+        reasoning = count(trace.reasoning)
         trace.usage = Usage(
             prompt_tokens=prompt,
-            completion_tokens=output,
+            completion_tokens=reasoning + count(trace.text),
             cache_hit_tokens=0,
             cache_miss_tokens=prompt,
-            reasoning_tokens=count(trace.reasoning),
+            reasoning_tokens=reasoning,
         )
+        return True

@@ -18,6 +18,7 @@ from typing import Any
 from lsprotocol import types
 
 from flashpro.actions import ACTIONS, ActionFailed, EditPlan, LineSpan, Outcome
+from flashpro.lsp.features import payload_field
 from flashpro.lsp.server import REVIEW_SOURCE, FlashproLanguageServer
 
 __all__ = ["CLEAR_REVIEW_COMMAND", "COMMANDS", "register_actions"]
@@ -28,12 +29,6 @@ CLEAR_REVIEW_COMMAND = "flashpro.clearReview"
 COMMANDS = {spec.command: name for name, spec in ACTIONS.items()}
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
-
-
 def _supports_resolve(ls: FlashproLanguageServer) -> bool:
     text = ls.client_capabilities.text_document
     action = text.code_action if text is not None else None
@@ -41,21 +36,14 @@ def _supports_resolve(ls: FlashproLanguageServer) -> bool:
     return bool(resolve and "command" in resolve.properties and action.data_support)
 
 
-def _command_args(uri: str, span: LineSpan | None, empty: bool, **extra: Any) -> dict[str, Any]:
-    args: dict[str, Any] = {"uri": uri, "empty": empty, **extra}
-    if span is not None:
-        args["lines"] = [span.start, span.end]
-    return args
-
-
-def _span_of(ls: FlashproLanguageServer, uri: str, rng: Any) -> tuple[LineSpan | None, bool]:
+def _span_of(rng: Any) -> tuple[LineSpan | None, bool]:
     """Lines of an LSP range (a range ending at column 0 leaves that line out) and emptiness."""
     if rng is None:
         return None, False
-    start, end = _get(rng, "start"), _get(rng, "end")
-    first, last = int(_get(start, "line", 0)), int(_get(end, "line", 0))
-    empty = first == last and _get(start, "character", 0) == _get(end, "character", 0)
-    if last > first and int(_get(end, "character", 0)) == 0:
+    start, end = payload_field(rng, "start"), payload_field(rng, "end")
+    first, last = int(payload_field(start, "line", 0)), int(payload_field(end, "line", 0))
+    empty = first == last and payload_field(start, "character", 0) == payload_field(end, "character", 0)
+    if last > first and int(payload_field(end, "character", 0)) == 0:
         last -= 1
     return LineSpan(max(first, 0), max(last, first, 0)), empty
 
@@ -68,7 +56,7 @@ def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> 
     actions = _quick_fixes(ls, doc, params.context.diagnostics or [])
     if doc.private:
         return actions
-    span, empty = _span_of(ls, uri, params.range)
+    span, empty = _span_of(params.range)
     only = params.context.only or []
     resolve = _supports_resolve(ls)
     runner = ls.core.actions
@@ -86,15 +74,13 @@ def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> 
                 (f"{spec.title} now ({preview})", True),
             ]
         for title, now in variants:
-            args = _command_args(uri, target, False, now=now)
-            command = types.Command(title=title, command=spec.command, arguments=[args])
+            # The target is already resolved: the command gets its lines, never "empty".
+            args = {"uri": uri, "empty": False, "lines": [target.start, target.end], "now": now}
             if resolve:
-                actions.append(
-                    types.CodeAction(
-                        title=title, kind=spec.kind, data={"command": spec.command, "arguments": [args]}
-                    )
-                )
+                data = {"command": spec.command, "arguments": [args]}
+                actions.append(types.CodeAction(title=title, kind=spec.kind, data=data))
             else:
+                command = types.Command(title=title, command=spec.command, arguments=[args])
                 actions.append(types.CodeAction(title=title, kind=spec.kind, command=command))
     return actions
 
@@ -106,7 +92,7 @@ def _quick_fixes(
     for diagnostic in diagnostics:
         if diagnostic.source != REVIEW_SOURCE:
             continue
-        finding_id = _get(diagnostic.data, "findingId")
+        finding_id = payload_field(diagnostic.data, "findingId")
         finding = ls.core.reviews.find(doc.uri, finding_id) if isinstance(finding_id, int) else None
         if finding is None or finding.replacement is None:
             continue
@@ -259,7 +245,7 @@ async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, An
     if isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines):
         span, empty = LineSpan(min(lines), max(lines)), bool(args.get("empty", False))
     else:
-        span, empty = _span_of(ls, uri, args.get("range"))
+        span, empty = _span_of(args.get("range"))
     start = None if args.get("now") else ls.core.actions.service.should_defer(action)
     if start is not None:
         delay = max((start - datetime.now(UTC)).total_seconds(), 0.0)

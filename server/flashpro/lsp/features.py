@@ -15,6 +15,7 @@ __all__ = [
     "DID_PARTIALLY_ACCEPT",
     "DID_SHOW",
     "REPORT_COMMAND",
+    "payload_field",
     "register",
 ]
 
@@ -44,17 +45,17 @@ def _change(change: Any) -> TextChange:
     return TextChange(text=change.text)
 
 
-def _field(obj: Any, name: str) -> Any:
-    """A field of a decoded notification payload (pygls gives objects or dicts)."""
+def payload_field(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of a decoded payload (pygls gives objects or dicts)."""
     if isinstance(obj, dict):
-        return obj.get(name)
-    return getattr(obj, name, None)
+        return obj.get(name, default)
+    return getattr(obj, name, default)
 
 
 def _item_request(item: Any) -> tuple[str, int] | None:
     """(request id, suggestion length) from an inline item's `flashpro.accept` command."""
-    command = _field(item, "command")
-    arguments = _field(command, "arguments") if command is not None else None
+    command = payload_field(item, "command")
+    arguments = payload_field(command, "arguments") if command is not None else None
     if isinstance(arguments, (list, tuple)) and len(arguments) >= 2 and isinstance(arguments[0], str):
         try:
             return arguments[0], int(arguments[1])
@@ -152,16 +153,16 @@ def register(server: FlashproLanguageServer) -> None:
 
     @server.feature(DID_SHOW)
     def did_show(ls: FlashproLanguageServer, params: Any) -> None:
-        found = _item_request(_field(params, "item"))
+        found = _item_request(payload_field(params, "item"))
         if found is not None:
             logger.debug("completion shown: %s", found[0])
 
     @server.feature(DID_PARTIALLY_ACCEPT)
     def did_partially_accept(ls: FlashproLanguageServer, params: Any) -> None:
-        found = _item_request(_field(params, "item"))
-        length = _field(params, "acceptedLength")
+        found = _item_request(payload_field(params, "item"))
+        length = payload_field(params, "acceptedLength")
         if length is None:
-            length = _field(params, "accepted_length")
+            length = payload_field(params, "accepted_length")
         if found is not None and isinstance(length, int):
             ls.core.accepted(found[0], length, partial=True)
 
