@@ -73,7 +73,7 @@ async def measure(n: int) -> list[float]:
         line = text[: sc.start].count("\n")
         column = len(text[: sc.start].rsplit("\n", 1)[-1])
         api: list[float] = []
-        provider = core.provider
+        provider = core.meter.provider
         original = provider.fim
 
         async def timed(*args: Any, **kwargs: Any) -> str:

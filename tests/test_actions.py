@@ -20,11 +20,10 @@ from flashpro.actions import (
 from flashpro.actions.context import FileView, build_context, enclosing_scope
 from flashpro.actions.schemas import Finding
 from flashpro.actions.service import _parse
-from flashpro.completion.budget import Limits
+from flashpro.calls import Limits, Meter
 from flashpro.config import Settings
-from flashpro.documents import DocumentStore, TextChange
+from flashpro.documents import DocumentStore, TextChange, Workspace
 from flashpro.ledger import PriceTable
-from flashpro.providers.gate import ErrorGate
 from flashpro.tokens import count
 
 BIG = Path(__file__).resolve().parents[1] / "server" / "flashpro" / "completion" / "service.py"
@@ -147,19 +146,28 @@ def test_next_off_peak_follows_the_price_table() -> None:
 
 
 class _NoCalls:
+    prices = PriceTable.load()
+
     def __getattr__(self, name: str):
         raise AssertionError(f"no call expected, got {name}")
 
 
+class _FixedMeter(Meter):
+    """A meter whose spending stage is given and which may make no call."""
+
+    def __init__(self, limits: Limits, settings: Settings) -> None:
+        super().__init__(_NoCalls(), _NoCalls())  # type: ignore[arg-type]
+        self.configure(settings)
+        self._limits = limits
+
+    def action_limits(self, uri, route) -> Limits:  # type: ignore[no-untyped-def]
+        return self._limits
+
+
 def _service(limits: Limits, settings: Settings | None = None) -> ActionService:
     return ActionService(
-        settings=lambda: settings or Settings(),
-        provider=lambda: _NoCalls(),  # type: ignore[arg-type,return-value]
-        gate=ErrorGate(),
-        sink=_NoCalls(),
-        prices=PriceTable.load,
-        limits=lambda uri, route: limits,
-        label=lambda uri: "a.py",
+        _FixedMeter(limits, settings or Settings()),
+        Workspace("/w"),
         clock=lambda: datetime(2026, 11, 23, 7, 0, tzinfo=UTC),
     )
 

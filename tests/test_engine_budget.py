@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from flashpro.completion.budget import BudgetCaps, BudgetPolicy, Limits, Stage, StageTracker
+from flashpro.calls.budget import BudgetCaps, BudgetPolicy, Limits, Stage, StageTracker
 
 POLICY = BudgetPolicy(BudgetCaps(day_usd=1.0, file_usd=0.2, request_tokens=6000))
 

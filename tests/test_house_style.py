@@ -44,3 +44,25 @@ def test_module_follows_the_house_style(path: Path) -> None:
         assert exported, "public names are declared in __all__"
         names = [ast.literal_eval(element) for element in exported[0].elts]  # type: ignore[attr-defined]
         assert names == sorted(names, key=_isort_key), "__all__ is sorted (constants, classes, functions)"
+
+
+FEATURES = {"completion", "actions", "tasks"}
+"""Feature packages: each builds on the shared layers (calls, accounting, documents, ...) and none
+imports another, so a feature can be read, changed or removed on its own."""
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_feature_imports_another_and_the_seam_imports_none(path: Path) -> None:
+    package = path.relative_to(PACKAGE).parts[0]
+    if package not in FEATURES | {"calls", "accounting", "ledger", "providers", "documents", "tokens"}:
+        return
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    imported = {
+        parts[1]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module
+        for parts in [node.module.split(".")]
+        if parts[0] == "flashpro" and len(parts) > 1
+    }
+    allowed_features = {package} if package in FEATURES else set()
+    assert not (imported & FEATURES) - allowed_features, f"{package} imports {imported & FEATURES}"

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flashpro.ledger import Ledger
 from lsprotocol import types
 
 from tests.fakes import Answer, FakeDeepSeek
@@ -235,8 +236,15 @@ async def test_invalid_json_is_retried_once_then_fails_clearly(
             lambda: any("unusable twice" in m for m in session.messages(types.MessageType.Error))
         )
         assert len(_review_diagnostics(session, uri)) == 2  # the earlier findings are untouched
-    assert [r["status"] for r in ledger_rows(ledger)] == ["ok"] * 4
-    assert {r["role"] for r in ledger_rows(ledger)} == {"planner"}
+    rows = ledger_rows(ledger)
+    assert [r["status"] for r in rows] == ["ok"] * 4
+    assert {r["role"] for r in rows} == {"planner"}
+    # Answers that failed validation were billed and thrown away: unusable, counted as wasted.
+    assert [r["outcome"] for r in rows] == ["unusable", None, "unusable", "unusable"]
+    with Ledger(ledger, read_only=True) as read:
+        stats = read.stats()
+    wasted = sum(r["cost_usd"] for r in rows if r["outcome"] == "unusable")
+    assert wasted > 0 and stats.unusable == 3 and stats.wasted_usd == pytest.approx(wasted)
 
 
 async def test_design_is_written_and_shown(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:

@@ -1,8 +1,10 @@
 """The flashpro core: all state of one server session, with no LSP library in sight.
 
-`Flashpro` owns the settings, the open documents, the provider, the error gate, the completion
-service and (when present) the ledger. The LSP layer (`flashpro.lsp`) holds one `Flashpro` and
-talks to the editor through the `Frontend` protocol it implements.
+`Flashpro` owns the open documents, the workspace, the metered-call seam (`calls.Meter`: the
+settings, provider, error gate, spending stages and, through `Accounting`, the ledger) and the
+features built on it (completion, code actions). The LSP layer (`flashpro.lsp`) holds one
+`Flashpro` and talks to the editor through the `Frontend` protocol it implements; the core hears
+about calls as the meter's `CallEvents` and about completions as `CompletionEvents`.
 """
 
 from __future__ import annotations
@@ -11,20 +13,17 @@ import asyncio
 import logging
 import os
 import uuid
-from pathlib import Path
-from datetime import UTC, datetime
 from collections.abc import Hashable, Mapping
 from typing import Any, Protocol
 
 from flashpro.accounting import Accounting, Throttle, spend_line
 from flashpro.actions import ActionRunner, ActionService, ReviewStore
-from flashpro.completion import CallInfo, CompletionService
-from flashpro.completion.budget import BudgetCaps, BudgetPolicy, Limits, Stage, StageTracker
-from flashpro.config import ActionRoute, Settings, load_settings, merge_sources
-from flashpro.documents import DocumentStore, Encoding, TextChange, split_lines, uri_to_path
+from flashpro.calls import CallInfo, Meter, Stage
+from flashpro.completion import CompletionService
+from flashpro.config import Settings, load_settings, merge_sources
+from flashpro.documents import DocumentStore, Encoding, TextChange, Workspace, split_lines
 from flashpro.logs import SECRET_FILTER
-from flashpro.providers import DeepSeekProvider, MissingKey, ProviderError, redact
-from flashpro.providers.gate import ErrorGate
+from flashpro.providers import MissingKey, ProviderError, redact
 from flashpro.tokens import count
 
 __all__ = ["Flashpro", "Frontend"]
@@ -58,42 +57,26 @@ class Flashpro:
         self._init_options: Any = None
         self._workspace_config: Any = None
         self._reported: set[str] = set()
-        self.settings: Settings = Settings()
         self.documents = DocumentStore()
-        self.gate = ErrorGate()
-        self.provider = DeepSeekProvider(None, self.settings.base_url)
-        self.completion = CompletionService(
-            settings=lambda: self.settings,
-            provider=lambda: self.provider,
-            gate=self.gate,
-            sink=self,
-            limits=self.budget_limits,
-        )
-        self._budget = StageTracker(BudgetPolicy(BudgetCaps()))
-        self.accounting = Accounting(
-            settings=lambda: self.settings,
-            session_id=self.session_id,
-            on_problem=lambda text: self.frontend.show_message("warning", text),
-        )
+        self.workspace = Workspace()
+        self.accounting = Accounting(self.session_id, on_problem=self._warn)
+        self.meter = Meter(self.accounting, events=self)
+        self.completion = CompletionService(self.meter, events=self)
         self.reviews = ReviewStore()
         self.actions = ActionRunner(
-            ActionService(
-                settings=lambda: self.settings,
-                provider=lambda: self.provider,
-                gate=self.gate,
-                sink=self,
-                prices=lambda: self.accounting.prices,
-                limits=self.action_limits,
-                label=lambda uri: self.completion.extra.label(uri),
-            ),
-            self.documents,
-            self.reviews,
-            root=self.root_for,
-            exclude=lambda: self.settings.exclude,
+            ActionService(self.meter, self.workspace), self.documents, self.reviews, self.workspace
         )
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()
+
+    @property
+    def settings(self) -> Settings:
+        """The session's current settings."""
+        return self.meter.settings
+
+    def _warn(self, text: str) -> None:
+        self.frontend.show_message("warning", text)
 
     # -- settings --------------------------------------------------------------------------
     def set_encoding(self, encoding: Encoding) -> None:
@@ -108,52 +91,39 @@ class Flashpro:
             self._workspace_config = workspace_config
         raw = merge_sources(self._init_options, self._workspace_config, env=self._env)
         settings, problems = load_settings(raw)
-        old = self.settings
-        self.settings = settings
-        key_changed = (
-            old.api_key_value != settings.api_key_value
-            or old.base_url != settings.base_url
-            or old.request_timeout != settings.request_timeout
-        )
-        if key_changed or self.provider.has_key != bool(settings.api_key_value):
-            self.provider = DeepSeekProvider(
-                settings.api_key_value, settings.base_url, chat_timeout=settings.request_timeout
-            )
-            self.gate.reset()
+        self.meter.configure(settings)
         self.documents.set_exclude(settings.exclude)
         self.accounting.configure(settings)
-        caps = settings.budget
-        self._budget.policy = BudgetPolicy(BudgetCaps(caps.day_usd, caps.file_usd, caps.request_tokens))
         SECRET_FILTER.key = settings.api_key_value
         self._status_refresh.poke("status")  # no-op before the event loop runs
         for problem in problems:
             if problem not in self._reported:
                 self._reported.add(problem)
                 logger.warning("invalid setting, using the default: %s", problem)
-                self.frontend.show_message("warning", f"{problem} (using the default)")
+                self._warn(f"{problem} (using the default)")
         return problems
 
-    # -- provider events (CallSink) --------------------------------------------------------
+    # -- calls (CallEvents) ----------------------------------------------------------------
     def call_finished(self, info: CallInfo) -> None:
-        """Every model call ends here: cancelled, failed or fine."""
-        trace = info.trace
-        usage = trace.usage
-        logger.info(
-            "%s %s %s status=%s%s prompt=%s hit=%s out=%s %.0fms",
-            info.kind,
-            info.model,
-            info.uri,
-            info.status,
-            f" ({info.error_kind})" if info.error_kind else "",
-            usage.prompt_tokens if usage else "-",
-            usage.cache_hit_tokens if usage else "-",
-            usage.completion_tokens if usage else "-",
-            trace.latency_total_ms,
-        )
-        self.accounting.record(info)
+        """A call ended (the meter has recorded it): refresh what the user sees."""
         self._spend_refresh.poke(info.uri)
         self._status_refresh.poke("status")
 
+    def provider_failed(self, error: ProviderError, announce: bool) -> None:
+        """A call failed: log it, and tell the user once per kind."""
+        message = redact(error.user_message(), self.settings.api_key_value)
+        logger.warning("%s", message)
+        self._status_refresh.poke("status")  # the status bar shows `paused` and why
+        if announce:
+            self.frontend.show_message("error" if error.fatal else "warning", message)
+
+    def budget_changed(self, message: str, uri: str) -> None:
+        """A spending stage changed: say so once, and show it in the status and the file."""
+        self._warn(message)
+        self._status_refresh.poke("status")
+        self._spend_refresh.poke(uri)
+
+    # -- completions (CompletionEvents) ----------------------------------------------------
     def completion_requested(self, uri: str) -> None:
         """A new FIM request for `uri`: earlier unanswered suggestions there were rejected."""
         self.accounting.next_request(uri)
@@ -167,9 +137,9 @@ class Flashpro:
             self.accounting.filtered(request_id)
         self._spend_refresh.poke(uri)
 
-    def completion_reused(self, uri: str, request_id: str) -> None:
-        """A suggestion was answered from the local cache (type-through): zero tokens."""
-        self.accounting.next_request(uri, keep=request_id)
+    def completion_reused(self, uri: str, request_id: str, shown_chars: int) -> None:
+        """A suggestion was answered without a call (type-through, or a followed stream)."""
+        self.accounting.reused(uri, request_id, shown_chars)
 
     def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
         """The editor accepted all (or `partial`ly) of a suggestion."""
@@ -182,6 +152,7 @@ class Flashpro:
     # -- documents -------------------------------------------------------------------------
     def set_workspace(self, root: str | None) -> None:
         """The workspace root: recorded in the ledger, and the base of file labels in prompts."""
+        self.workspace.root = root
         self.accounting.workspace = root
         self.completion.set_roots([root] if root else [])
 
@@ -214,42 +185,6 @@ class Flashpro:
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
 
-    def root_for(self, uri: str) -> Path:
-        """Where files for `uri` go: the workspace root, else the file's folder."""
-        root = self.accounting.workspace
-        return Path(root) if root else Path(uri_to_path(uri)).parent
-
-    # -- budgets ---------------------------------------------------------------------------
-    def action_limits(self, uri: str, route: ActionRoute) -> Limits:
-        """What an action on `uri` may spend now (its route's budgets, degraded by stage)."""
-        return self._budget.policy.limits(
-            self._stage(uri), route.context_tokens, route.max_output_tokens
-        )
-
-    def budget_limits(self, uri: str, invoked: bool = False) -> Limits:
-        """What a completion for `uri` may spend now."""
-        completion = self.settings.completion
-        output = completion.invoked_max_output_tokens if invoked else completion.max_output_tokens
-        return self._budget.policy.limits(self._stage(uri), completion.context_tokens, output)
-
-    def _stage(self, uri: str) -> Stage:
-        """The budget stage for `uri` now; announces each stage change once a day."""
-        policy = self._budget.policy
-        caps = policy.caps
-        if caps.day_usd is None and caps.file_usd is None:
-            stage, cause = Stage.NORMAL, None
-        else:
-            day, file = self.accounting.spend_today(uri)
-            stage = policy.stage(day, file)
-            cause = policy.fraction(day, file)[1]
-        message = self._budget.update(datetime.now(UTC).date().isoformat(), stage, cause)
-        if message is not None:
-            logger.warning("%s", message)
-            self.frontend.show_message("warning", message)
-            self._status_refresh.poke("status")
-            self._spend_refresh.poke(uri)
-        return stage
-
     # -- figures shown back ----------------------------------------------------------------
     async def _refresh_spend(self, key: Hashable) -> None:
         uri = str(key)
@@ -265,8 +200,8 @@ class Flashpro:
             return
         planner = await self.accounting.file_stats(uri, role="planner") if stats.calls else None
         message = spend_line(stats, planner.cost_usd if planner is not None else 0.0)
-        if self._budget.stage is not Stage.NORMAL:
-            message += f" · budget: {self._budget.stage.name.lower().replace('_', ' ')}"
+        if self.meter.stage is not Stage.NORMAL:
+            message += f" · budget: {self.meter.stage.name.lower().replace('_', ' ')}"
         drop = self.accounting.drops.get(uri)
         if drop is not None:
             message += " · " + drop.explain()
@@ -275,7 +210,7 @@ class Flashpro:
     async def status(self) -> dict[str, Any]:
         """The `flashpro/status` payload: session spend, cache-hit rate, requests in flight."""
         stats = await self.accounting.session_stats()
-        blocked = self.gate.blocked_by()
+        blocked = self.meter.blocked()
         return {
             "sessionCostUsd": round(stats.cost_usd, 8),
             "sessionTokens": stats.prompt_tokens + stats.output_tokens,
@@ -289,31 +224,24 @@ class Flashpro:
             "inFlight": self.completion.in_flight,
             "state": "paused" if blocked is not None else ("busy" if self.completion.in_flight else "idle"),
             "pausedBy": blocked.kind if blocked is not None else None,
-            "budget": self._budget.stage.name.lower(),
+            "budget": self.meter.stage.name.lower(),
         }
 
     async def _refresh_status(self, _key: Hashable) -> None:
         self.frontend.send_status(await self.status())
 
-    def provider_failed(self, error: ProviderError, announce: bool) -> None:
-        """A call failed: log it, and tell the user once per kind."""
-        message = redact(error.user_message(), self.settings.api_key_value)
-        logger.warning("%s", message)
-        self._status_refresh.poke("status")  # the status bar shows `paused` and why
-        if announce:
-            self.frontend.show_message("error" if error.fatal else "warning", message)
-
     # -- lifecycle -------------------------------------------------------------------------
     async def check_models(self) -> None:
         """Compare configured model names with `GET /models`; say clearly if one is unknown."""
-        if not self.provider.has_key:
+        gate, provider = self.meter.gate, self.meter.provider
+        if not provider.has_key:
             error = MissingKey("no DeepSeek API key is configured")
-            self.provider_failed(error, announce=self.gate.observe(error))
+            self.provider_failed(error, announce=gate.observe(error))
             return
         try:
-            available = set(await self.provider.list_models())
+            available = set(await provider.list_models())
         except ProviderError as error:
-            self.provider_failed(error, announce=self.gate.observe(error))
+            self.provider_failed(error, announce=gate.observe(error))
             return
         for role, name in (("flash", self.settings.models.flash), ("pro", self.settings.models.pro)):
             if available and name not in available:
@@ -332,5 +260,5 @@ class Flashpro:
         await self._spend_refresh.drain()
         await self._status_refresh.drain()
         self.accounting.close()
-        await self.provider.aclose()
+        await self.meter.aclose()
 

@@ -27,6 +27,10 @@ class AcceptanceTracker:
         """A completion from `request_id` was returned to the editor for `uri`."""
         self._open.setdefault(uri, set()).add(request_id)
 
+    def is_open(self, uri: str, request_id: str) -> bool:
+        """Whether `request_id` was shown in `uri` and is still unanswered."""
+        return request_id in self._open.get(uri, ())
+
     def answered(self, request_id: str) -> str | None:
         """Mark `request_id` accepted (fully or partly); the URI it was still open in, if any."""
         uri = next((uri for uri, pending in self._open.items() if request_id in pending), None)

@@ -19,7 +19,7 @@ from flashpro.actions.context import LineSpan, lines_text
 from flashpro.actions.documents import write_design, write_note
 from flashpro.actions.review import ReviewStore
 from flashpro.actions.service import ActionFailed, ActionService
-from flashpro.documents import Document, DocumentStore, Position, is_excluded, uri_to_path
+from flashpro.documents import Document, DocumentStore, Position, Workspace, is_excluded, uri_to_path
 
 __all__ = ["ActionRunner", "EditPlan", "Outcome", "instruction_above"]
 
@@ -68,14 +68,12 @@ class ActionRunner:
         service: ActionService,
         documents: DocumentStore,
         reviews: ReviewStore,
-        root: Callable[[str], Path],
-        exclude: Callable[[], list[str]],
+        workspace: Workspace,
     ) -> None:
         self.service = service
         self._documents = documents
         self._reviews = reviews
-        self._root = root
-        self._exclude = exclude
+        self._workspace = workspace
         self._targets: dict[tuple[object, ...], LineSpan] = {}
 
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
@@ -139,7 +137,7 @@ class ActionRunner:
         return Outcome("review", message, review_uri=doc.uri, data={"findings": len(placed), "fixes": fixes})
 
     def _design(self, doc: Document, design, span: LineSpan, version: int) -> Outcome:
-        root = self._root(doc.uri)
+        root = self._workspace.root_for(doc.uri)
         label = self.service.label(doc.uri)
         path = write_design(root, design, label, span.label(), self.service.clock())
         return Outcome("design", f"flashpro: design written to {path}", show=path, data={"path": str(path)})
@@ -147,7 +145,7 @@ class ActionRunner:
     def _explain(self, doc: Document, text: str, span: LineSpan, version: int) -> Outcome:
         label = self.service.label(doc.uri)
         title = f"{label}, lines {span.label()}"
-        path = write_note(self._root(doc.uri), title, text, label, self.service.clock())
+        path = write_note(self._workspace.root_for(doc.uri), title, text, label, self.service.clock())
         return Outcome(
             "explain",
             f"flashpro: explanation written to {path}",
@@ -172,7 +170,7 @@ class ActionRunner:
         return Outcome("quickEdit", f"flashpro: quick edit of lines {span.label()}", edit=edit)
 
     def _tests(self, doc: Document, answer, span: LineSpan, version: int) -> Outcome:
-        root = self._root(doc.uri)
+        root = self._workspace.root_for(doc.uri)
         path = self._test_path(root, answer.path, doc.uri)
         uri = path.as_uri()
         open_doc = self._documents.get(uri)
@@ -194,7 +192,7 @@ class ActionRunner:
         candidate = PurePosixPath(proposed.replace("\\", "/"))
         if not candidate.is_absolute() and ".." not in candidate.parts and candidate.parts:
             path = (root / candidate).resolve()
-            if path.is_relative_to(root.resolve()) and not is_excluded(path.as_uri(), self._exclude()):
+            if path.is_relative_to(root.resolve()) and not is_excluded(path.as_uri(), self.service.settings.exclude):
                 return path
         stem = Path(uri_to_path(source_uri)).stem
         return root / "tests" / f"test_{stem}.py"

@@ -3,14 +3,14 @@
 Listing is free: `preview` only counts tokens (exact tokenizer) and prices them. `run` makes
 the call(s): JSON answers are validated with pydantic and, when invalid or empty, asked for
 once more with the error appended; a second failure ends with a clear message. Every call,
-retried, cancelled or failed, reaches the ledger through the sink with its role (executor or
-planner). A call cancelled mid-stream is recorded with the tokens already spent, counted with
+retried, cancelled or failed, goes through the session's `calls.Meter` (which records it) with
+its role (executor or planner); an answer that fails validation is recorded as `unusable` (billed
+and wasted). A call cancelled mid-stream is recorded with the tokens already spent, counted with
 the exact tokenizer and marked estimated (as cache misses: the upper bound).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 import uuid
@@ -27,13 +27,11 @@ from flashpro.actions.catalog import ACTIONS, ActionSpec
 from flashpro.actions.context import FileView, LineSpan, build_context, lines_text
 from flashpro.actions.prompts import SYSTEM, retry_message, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
-from flashpro.completion import CallInfo
-from flashpro.completion.budget import Limits
+from flashpro.calls import CallInfo, Limits, Meter
 from flashpro.config import ActionRoute, Settings
-from flashpro.documents import Document
+from flashpro.documents import Document, Workspace
 from flashpro.ledger import PriceTable
-from flashpro.providers import CallTrace, ChatRequest, DeepSeekProvider, ProviderError
-from flashpro.providers.gate import ErrorGate
+from flashpro.providers import CallTrace, ChatRequest, ProviderError
 from flashpro.tokens import LineCounter, count
 from flashpro.usage import Usage
 
@@ -129,23 +127,13 @@ class ActionService:
 
     def __init__(
         self,
+        meter: Meter,
+        workspace: Workspace,
         *,
-        settings: Callable[[], Settings],
-        provider: Callable[[], DeepSeekProvider],
-        gate: ErrorGate,
-        sink: Any,
-        prices: Callable[[], PriceTable],
-        limits: Callable[[str, ActionRoute], Limits],
-        label: Callable[[str], str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._settings = settings
-        self._provider = provider
-        self._gate = gate
-        self._sink = sink
-        self._prices = prices
-        self._limits = limits
-        self._label = label
+        self._meter = meter
+        self._workspace = workspace
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
         self._views: dict[str, tuple[int, FileView]] = {}
@@ -162,29 +150,33 @@ class ActionService:
         self._views[doc.uri] = (doc.version, view)
         return view
 
+    @property
+    def settings(self) -> Settings:
+        """The session's current settings."""
+        return self._meter.settings
+
     def label(self, uri: str) -> str:
         """The file's name as prompts and documents show it (relative to the workspace)."""
-        return self._label(uri)
+        return self._workspace.label(uri)
 
     # -- routing ---------------------------------------------------------------------------
     def route(self, action: str) -> ActionRoute:
         """The configured route of `action`."""
-        return getattr(self._settings().actions, to_snake(action))
+        return getattr(self._meter.settings.actions, to_snake(action))
 
     def model(self, route: ActionRoute) -> str:
         """The model name a route calls."""
-        models = self._settings().models
-        return models.pro if route.model == "planner" else models.flash
+        return self._meter.model(route.model)
 
     def should_defer(self, action: str) -> datetime | None:
         """When planner work is deferred to off-peak and it is peak now: when to start."""
         route = self.route(action)
-        if route.model != "planner" or not self._settings().actions.defer_off_peak:
+        if route.model != "planner" or not self._meter.settings.actions.defer_off_peak:
             return None
         now = self.clock()
-        if not self._prices().is_peak(now):
+        if not self._meter.prices.is_peak(now):
             return None
-        return next_off_peak(self._prices(), now)
+        return next_off_peak(self._meter.prices, now)
 
     # -- prompts ---------------------------------------------------------------------------
     def messages(
@@ -197,7 +189,7 @@ class ActionService:
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
     ) -> tuple[list[dict[str, str]], int]:
         """The messages and their exact token count (template included)."""
-        label = self._label(doc.uri)
+        label = self.label(doc.uri)
         selection = lines_text(doc, span) if action == "quickEdit" else ""
         tail = task(action, label, span, selection, instruction)
         fixed = count(SYSTEM) + count(tail) + _CHAT_TEMPLATE_TOKENS
@@ -227,7 +219,7 @@ class ActionService:
             action,
             span,
             route.model_dump_json(),
-            id(self._prices()),
+            id(self._meter.prices),
             now.strftime("%Y%m%d%H%M"),
         )
         cached = self._previews.get(key)
@@ -237,7 +229,7 @@ class ActionService:
             prompt = self._prompt(action, doc, span, "", route.context_tokens)[1]
         except ActionFailed:
             prompt = route.context_tokens
-        prices = self._prices()
+        prices = self._meter.prices
         model = self.model(route)
         price = prices.price_for(model, now)
         expected = self._expected_output(action, route, doc, span)
@@ -280,11 +272,11 @@ class ActionService:
         spec = ACTIONS[action]
         if doc.private:
             raise ActionFailed(
-                f"flashpro: {self._label(doc.uri)} is excluded from the API (flashpro.exclude, or it "
+                f"flashpro: {self.label(doc.uri)} is excluded from the API (flashpro.exclude, or it "
                 "looks like a secret or a binary file); nothing was sent"
             )
         route = self.route(action)
-        limits = self._limits(doc.uri, route)
+        limits = self._meter.action_limits(doc.uri, route)
         if not limits.invoked:
             raise ActionFailed("flashpro: the spending cap is reached; no calls until it resets")
         if route.model == "planner" and not limits.pro:
@@ -292,7 +284,7 @@ class ActionService:
                 f"flashpro: {spec.title} uses V4 Pro, which is off while a spending cap is near "
                 f"(set flashpro.actions.{action}.model to executor to run it on V4 Flash)"
             )
-        blocked = self._gate.blocked_by()
+        blocked = self._meter.blocked()
         if blocked is not None:
             raise ActionFailed(blocked.user_message())
         messages = self.messages(action, doc, span, instruction, limits.context_tokens)
@@ -301,15 +293,13 @@ class ActionService:
         for attempt in (1, 2):
             if attempt == 2:
                 messages = [*messages, {"role": "user", "content": retry_message(error)}]
-            text = await self._call(action, spec, route, doc.uri, messages, limits, attempt, on_tokens)
-            try:
-                data = _parse(action, text)
-            except ValueError as exc:
-                error = str(exc)
+            text, answer = await self._call(action, spec, route, doc.uri, messages, limits, attempt, on_tokens)
+            if isinstance(answer, ValueError):
+                error = str(answer)
                 if attempt == 1:
                     messages = [*messages[:2], {"role": "assistant", "content": text or "(empty)"}]
                 continue
-            return ActionResult(action, data, span, version, attempt)
+            return ActionResult(action, answer, span, version, attempt)
         raise ActionFailed(
             f"flashpro: {spec.title} failed: the model's answer was unusable twice ({error}); "
             "nothing was changed"
@@ -325,7 +315,10 @@ class ActionService:
         limits: Limits,
         attempt: int,
         on_tokens: Callable[[int], None] | None,
-    ) -> str:
+    ) -> tuple[str, Any]:
+        """One metered call: its text and the validated answer (a ValueError when unusable,
+        recorded in the ledger as outcome `unusable`)."""
+        settings = self._meter.settings
         model = self.model(route)
         request = ChatRequest(
             model=model,
@@ -334,21 +327,19 @@ class ActionService:
             thinking=route.thinking,
             reasoning_effort=route.reasoning_effort,
             json_output=spec.json_answer,
-            timeout=self._settings().request_timeout,
+            timeout=settings.request_timeout,
         )
-        trace = CallTrace()
         info = CallInfo(
             request_id=uuid.uuid4().hex,
             uri=uri,
             kind="chat",
             role=route.model,
             model=model,
-            trace=trace,
-            status="ok",
             details={"action": action, "attempt": attempt, "thinking": route.thinking},
-            prompt_text=json.dumps(messages) if self._settings().log_prompts else None,
+            prompt_text=json.dumps(messages) if settings.log_prompts else None,
         )
         last_report = [0.0]
+        answer: list[Any] = [None]
 
         def on_delta(current: CallTrace) -> None:
             now = time.monotonic()
@@ -356,24 +347,22 @@ class ActionService:
                 last_report[0] = now
                 on_tokens(count(current.reasoning) + count(current.text))
 
-        try:
-            return await self._provider().chat(request, trace, on_delta)
-        except asyncio.CancelledError:
-            info.status = "cancelled"
-            info.details["estimated"] = self._estimate(trace, messages)
-            raise
-        except ProviderError as error:
-            info.status = "error"
-            info.error_kind = error.kind
-            if trace.parts or trace.reasoning_parts:
-                info.details["estimated"] = self._estimate(trace, messages)
-            self._gate.observe(error)
-            self._sink.provider_failed(error, announce=False)  # logged; the action says it below
-            raise ActionFailed(error.user_message()) from error
-        finally:
-            self._sink.call_finished(info)
+        def on_end(info: CallInfo) -> None:
+            trace = info.trace
             if info.status == "ok":
-                self._gate.succeeded()
+                try:
+                    answer[0] = _parse(action, trace.text)
+                except ValueError as exc:
+                    answer[0] = exc
+                    info.outcome = "unusable"
+            elif info.status == "cancelled" or trace.parts or trace.reasoning_parts:
+                info.details["estimated"] = self._estimate(trace, messages)
+
+        try:
+            text = await self._meter.chat(info, request, on_delta, announce=False, on_end=on_end)
+        except ProviderError as error:
+            raise ActionFailed(error.user_message()) from error
+        return text, answer[0]
 
     @staticmethod
     def _estimate(trace: CallTrace, messages: list[dict[str, str]]) -> bool:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flashpro.completion.context import FimContext
 from flashpro.completion.layout import Layout, build_layout
-from flashpro.completion.service import CallInfo, CallSink, CompletionService, Suggestion
+from flashpro.completion.service import CompletionEvents, CompletionService, Suggestion
 
 __all__ = [
-    "CallInfo",
-    "CallSink",
+    "CompletionEvents",
     "CompletionService",
     "FimContext",
     "Layout",

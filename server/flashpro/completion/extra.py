@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flashpro.completion.layout import Snippet, comment_style, render_snippet
-from flashpro.documents import Document, looks_secret, uri_to_path
+from flashpro.documents import Document, looks_secret, relative_label, uri_to_path
 from flashpro.tokens import count
 
 __all__ = ["ExtraContext", "imported_paths"]
@@ -322,8 +322,4 @@ class ExtraContext:
 
     def label(self, uri: str) -> str:
         """The document's path relative to a workspace root, else its last two path parts."""
-        path = uri_to_path(uri)
-        for root in self._roots:
-            if path.startswith(root):
-                return path[len(root) :]
-        return "/".join(path.rsplit("/", 2)[-2:])
+        return relative_label(uri, self._roots)

@@ -17,7 +17,7 @@ For each request, in order:
    document as anchor, extra context from other open files (`extra.ExtraContext`), and stop
    sequences chosen for a single- or multi-line answer.
 
-Every call, whatever its end, is reported to `CallSink.call_finished`.
+Every call goes through the session's `calls.Meter`, which records it however it ends.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
-from flashpro.completion.budget import Limits
+from flashpro.calls import CallInfo, Meter
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
@@ -38,10 +38,9 @@ from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
 from flashpro.config import Settings
 from flashpro.documents import Document, Position
-from flashpro.providers import CallTrace, DeepSeekProvider, FimRequest, ProviderError
-from flashpro.providers.gate import ErrorGate
+from flashpro.providers import FimRequest, ProviderError
 
-__all__ = ["CallInfo", "CallSink", "CompletionService", "Suggestion"]
+__all__ = ["CompletionEvents", "CompletionService", "Suggestion"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,60 +62,28 @@ class Suggestion:
     request_id: str
 
 
-@dataclass(slots=True)
-class CallInfo:
-    """What the ledger needs to know about one finished (or abandoned) model call."""
-
-    request_id: str
-    uri: str
-    kind: str
-    role: str
-    model: str
-    trace: CallTrace
-    status: str  # ok / cancelled / error
-    error_kind: str | None = None
-    outcome: str | None = None
-    shown_chars: int | None = None
-    prompt_text: str | None = None  # stored only when the user opted in (logPrompts)
-    details: dict[str, object] = field(default_factory=dict)
-    prompt_head: str = ""  # kept in memory to explain cache misses; never stored
-    line_at: Callable[[int], int | None] | None = None  # prompt offset -> document line
-
-
-class CallSink(Protocol):
-    """Receives every finished call (the app forwards it to the ledger and the diagnostics)."""
-
-    def call_finished(self, info: CallInfo) -> None: ...
-
-    def provider_failed(self, error: ProviderError, announce: bool) -> None: ...
+class CompletionEvents(Protocol):
+    """What the session hears about completions (the acceptance bookkeeping)."""
 
     def completion_requested(self, uri: str) -> None: ...
 
     def completion_answered(self, uri: str, request_id: str, shown_chars: int) -> None: ...
 
-    def completion_reused(self, uri: str, request_id: str) -> None: ...
+    def completion_reused(self, uri: str, request_id: str, shown_chars: int) -> None: ...
 
 
 class CompletionService:
     """Answers inline completion requests with V4 Flash FIM."""
 
     def __init__(
-        self,
-        settings: Callable[[], Settings],
-        provider: Callable[[], DeepSeekProvider],
-        gate: ErrorGate,
-        sink: CallSink,
-        limits: Callable[[str, bool], Limits],
-        clock: Callable[[], float] = time.monotonic,
+        self, meter: Meter, events: CompletionEvents, clock: Callable[[], float] = time.monotonic
     ):
-        self._settings = settings
-        self._provider = provider
-        self._gate = gate
-        self._sink = sink
-        self._limits = limits
+        self._meter = meter
+        self._events = events
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self._superseded: set[asyncio.Task[str]] = set()
+        self._orphaned: set[asyncio.Task[str]] = set()  # the editor cancelled their request
         self._generation: dict[str, int] = {}
         self._layouts: dict[str, Layout] = {}
         self._streams: dict[str, InFlight] = {}
@@ -155,7 +122,7 @@ class CompletionService:
     # -- requests --------------------------------------------------------------------------
     async def complete(self, doc: Document, line: int, column: int, invoked: bool) -> list[Suggestion]:
         """Suggestions for the cursor at (line, column); [] when none is worth showing."""
-        settings = self._settings()
+        settings = self._meter.settings
         if not invoked and not settings.completion.automatic:
             return []
         if doc.private:
@@ -182,7 +149,7 @@ class CompletionService:
         # An explicit (invoked) request asks for a fresh answer; automatic ones reuse what was shown.
         hit = None if invoked else self.reuse.lookup(doc.uri, prefix, line_rest)
         if hit is not None and hit.text_remaining.strip():
-            self._sink.completion_reused(doc.uri, hit.request_id)
+            self._events.completion_reused(doc.uri, hit.request_id, len(hit.text_remaining))
             return [Suggestion(hit.text_remaining, line, column, hit.request_id)]
         if flight is not None:
             after = "".join([content[column:] + "\n", *doc.buffer.lines(line + 1, line + 8)])
@@ -196,9 +163,9 @@ class CompletionService:
             if not worth:
                 logger.debug("no request at %s:%d:%d (%s)", doc.uri, line, column, reason)
                 return []
-        if self._gate.blocked_by() is not None:
+        if self._meter.blocked() is not None:
             return []
-        limits = self._limits(doc.uri, invoked)
+        limits = self._meter.completion_limits(doc.uri, invoked)
         if not (limits.invoked if invoked else limits.automatic):
             return []  # a spending cap holds this trigger back (announced once)
         if not invoked:
@@ -206,7 +173,7 @@ class CompletionService:
             if self._generation.get(doc.uri) != generation:
                 return []  # a newer request for this document took over while we waited
 
-        self._sink.completion_requested(doc.uri)
+        self._events.completion_requested(doc.uri)
         next_line = doc.buffer.line_content(line + 1) if line + 1 < doc.buffer.line_count else ""
         layout = self._layout(doc, cursor, settings, limits.context_tokens)
         stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
@@ -228,7 +195,7 @@ class CompletionService:
         except ProviderError:
             return []
         suggestions = self._suggestions(shown, line, column, invoked, request_id)
-        self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
+        self._events.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
 
     def _layout(self, doc: Document, cursor: Position, settings: Settings, budget: int) -> Layout:
@@ -275,7 +242,7 @@ class CompletionService:
         text = tidy(remaining, line_rest, after) if remaining else ""
         if not text:
             return None
-        self._sink.completion_reused(uri, flight.request_id)
+        self._events.completion_reused(uri, flight.request_id, len(text))
         return Suggestion(text, line, column, flight.request_id)
 
     def _abandon_later(self, uri: str, task: asyncio.Task[str]) -> None:
@@ -285,12 +252,14 @@ class CompletionService:
             if not task.done() and self._following.get(uri, 0) == 0:
                 task.cancel()
 
+        self._orphaned.add(task)
         asyncio.get_running_loop().call_later(_FOLLOW_GRACE_S, abandon)
 
     def _call_done(self, uri: str, task: asyncio.Task[str]) -> None:
         if self._inflight.get(uri) is task:
             del self._inflight[uri]
         self._superseded.discard(task)
+        self._orphaned.discard(task)
 
     def _supersede(self, uri: str) -> None:
         """Cancel the call still running for `uri`, if any."""
@@ -310,8 +279,7 @@ class CompletionService:
         settings: Settings,
         max_tokens: int,
     ) -> str:
-        """One FIM call, reported to the sink however it ends; returns the tidied answer."""
-        completion = settings.completion
+        """One metered FIM call; returns the tidied answer."""
         context = layout.context
         request = FimRequest(
             model=settings.models.flash,
@@ -319,17 +287,14 @@ class CompletionService:
             suffix=context.suffix,
             max_tokens=max_tokens,
             stop=stop,
-            timeout=completion.timeout,
+            timeout=settings.completion.timeout,
         )
-        trace = CallTrace()
         info = CallInfo(
             request_id=request_id,
             uri=uri,
             kind="fim",
             role="executor",
             model=request.model,
-            trace=trace,
-            status="ok",
             prompt_text=(context.prompt + "<|hole|>" + context.suffix) if settings.log_prompts else None,
             details={
                 "trigger": "invoked" if invoked else "automatic",
@@ -342,31 +307,27 @@ class CompletionService:
         )
         flight = InFlight(uri, prefix, context.line_rest, request_id)
         self._streams[uri] = flight
+        task = asyncio.current_task()
 
         def on_text(text: str) -> bool:
             flight.feed(text[len(flight.text) :])
             return False
 
-        try:
-            text = await self._provider().fim(request, trace, on_text)
-        except asyncio.CancelledError as exc:
-            info.status = "cancelled"
-            info.outcome = "superseded" if asyncio.current_task() in self._superseded else None
-            flight.fail(exc)
-            raise
-        except ProviderError as error:
-            info.status = "error"
-            info.error_kind = error.kind
-            flight.fail(error)
-            self._sink.provider_failed(error, announce=self._gate.observe(error))
-            raise
-        finally:
+        def on_end(info: CallInfo) -> None:
             if self._streams.get(uri) is flight:
                 del self._streams[uri]
-            self._sink.call_finished(info)
+            if info.status == "cancelled" and task in self._superseded:
+                info.outcome = "superseded"
+            elif info.status == "ok" and task in self._orphaned and not self._following.get(uri, 0):
+                info.outcome = "superseded"  # its request was cancelled and no keystroke followed it
+
+        try:
+            text = await self._meter.fim(info, request, on_text, on_end=on_end)
+        except (asyncio.CancelledError, ProviderError) as exc:
+            flight.fail(exc)
+            raise
         flight.finish(text)
-        self._gate.succeeded()
-        self.rhythm.observe_latency(trace.latency_total_ms / 1000.0)
+        self.rhythm.observe_latency(info.trace.latency_total_ms / 1000.0)
         shown = tidy(text, context.line_rest, context.suffix)
         self.reuse.remember(uri, prefix, context.line_rest, shown, request_id)
         return shown

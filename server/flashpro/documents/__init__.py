@@ -5,6 +5,7 @@ from __future__ import annotations
 from flashpro.documents.buffer import Encoding, Position, TextBuffer, split_lines
 from flashpro.documents.privacy import is_excluded, looks_secret, uri_to_path
 from flashpro.documents.store import Document, DocumentStore, TextChange
+from flashpro.documents.workspace import Workspace, relative_label
 
 __all__ = [
     "Document",
@@ -13,8 +14,10 @@ __all__ = [
     "Position",
     "TextBuffer",
     "TextChange",
+    "Workspace",
     "is_excluded",
     "looks_secret",
+    "relative_label",
     "split_lines",
     "uri_to_path",
 ]

@@ -4,10 +4,11 @@ All figures come from one SQL expression list (``_STATS_SELECT``) so totals and 
 Definitions, shared by the report and the editor diagnostics:
 
 - ``cache_hit_ratio``: sum of hit tokens / sum of prompt tokens, over calls that reported usage.
-- ``shown``: calls whose answer reached the user (any outcome except ``filtered``).
+- ``shown``: calls whose answer reached the user (outcome shown, accepted, partially accepted or
+  rejected; a superseded or filtered answer never did).
 - ``acceptance_rate``: (accepted + partially accepted) / shown.
-- ``wasted_usd``: cost of calls cancelled, failed after being billed, or whose outcome is
-  superseded, rejected or filtered.
+- ``wasted_usd``: cost of calls cancelled, failed after being billed, interrupted, or whose outcome
+  is superseded, rejected, filtered or unusable.
 - ``usd_per_1k_accepted_chars``: cost / accepted characters x 1000.
 """
 
@@ -26,41 +27,45 @@ __all__ = [
     "GroupStats",
     "Report",
     "Stats",
-    "query_recent_hit_ratios",
     "query_report",
     "query_stats",
 ]
 
-_STATS_SELECT = """
-    COUNT(*),
-    COALESCE(SUM(prompt_tokens IS NOT NULL), 0),
-    COALESCE(SUM(prompt_tokens), 0),
-    COALESCE(SUM(cache_hit_tokens), 0),
-    COALESCE(SUM(cache_miss_tokens), 0),
-    COALESCE(SUM(output_tokens), 0),
-    COALESCE(SUM(reasoning_tokens), 0),
-    COALESCE(SUM(cost_usd), 0.0),
-    SUM(CASE WHEN prompt_tokens IS NOT NULL AND cache_hit_tokens IS NOT NULL
-             THEN prompt_tokens END),
-    SUM(CASE WHEN prompt_tokens IS NOT NULL AND cache_hit_tokens IS NOT NULL
-             THEN cache_hit_tokens END),
-    COALESCE(SUM(outcome IS NOT NULL AND outcome != 'filtered'), 0),
-    COALESCE(SUM(outcome = 'accepted'), 0),
-    COALESCE(SUM(outcome = 'partially_accepted'), 0),
-    COALESCE(SUM(outcome = 'rejected'), 0),
-    COALESCE(SUM(outcome = 'superseded'), 0),
-    COALESCE(SUM(outcome = 'filtered'), 0),
-    COALESCE(SUM(status = 'cancelled'), 0),
-    COALESCE(SUM(status = 'error'), 0),
-    COALESCE(SUM(accepted_chars), 0),
-    COALESCE(SUM(shown_chars), 0),
-    COALESCE(SUM(CASE WHEN status IN ('cancelled', 'error')
-                        OR outcome IN ('superseded', 'rejected', 'filtered')
-                      THEN cost_usd END), 0.0),
-    COALESCE(SUM(cost_usd IS NULL AND (prompt_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0),
-    MIN(time_utc),
-    MAX(time_utc)
-"""
+_SHOWN = "('shown', 'accepted', 'partially_accepted', 'rejected')"
+_WASTED = (
+    "status IN ('cancelled', 'error', 'interrupted')"
+    " OR outcome IN ('superseded', 'rejected', 'filtered', 'unusable')"
+)
+_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("calls", "COUNT(*)"),
+    ("calls_with_usage", "COALESCE(SUM(prompt_tokens IS NOT NULL), 0)"),
+    ("prompt_tokens", "COALESCE(SUM(prompt_tokens), 0)"),
+    ("cache_hit_tokens", "COALESCE(SUM(cache_hit_tokens), 0)"),
+    ("cache_miss_tokens", "COALESCE(SUM(cache_miss_tokens), 0)"),
+    ("output_tokens", "COALESCE(SUM(output_tokens), 0)"),
+    ("reasoning_tokens", "COALESCE(SUM(reasoning_tokens), 0)"),
+    ("cost_usd", "COALESCE(SUM(cost_usd), 0.0)"),
+    ("ratio_prompt", "SUM(CASE WHEN cache_hit_tokens IS NOT NULL THEN prompt_tokens END)"),
+    ("ratio_hit", "SUM(CASE WHEN prompt_tokens IS NOT NULL THEN cache_hit_tokens END)"),
+    ("shown", f"COALESCE(SUM(outcome IN {_SHOWN}), 0)"),
+    ("accepted", "COALESCE(SUM(outcome = 'accepted'), 0)"),
+    ("partially_accepted", "COALESCE(SUM(outcome = 'partially_accepted'), 0)"),
+    ("rejected", "COALESCE(SUM(outcome = 'rejected'), 0)"),
+    ("superseded", "COALESCE(SUM(outcome = 'superseded'), 0)"),
+    ("filtered", "COALESCE(SUM(outcome = 'filtered'), 0)"),
+    ("unusable", "COALESCE(SUM(outcome = 'unusable'), 0)"),
+    ("cancelled", "COALESCE(SUM(status = 'cancelled'), 0)"),
+    ("errors", "COALESCE(SUM(status = 'error'), 0)"),
+    ("interrupted", "COALESCE(SUM(status = 'interrupted'), 0)"),
+    ("accepted_chars", "COALESCE(SUM(accepted_chars), 0)"),
+    ("shown_chars", f"COALESCE(SUM(CASE WHEN outcome IN {_SHOWN} THEN shown_chars END), 0)"),
+    ("wasted_usd", f"COALESCE(SUM(CASE WHEN {_WASTED} THEN cost_usd END), 0.0)"),
+    ("unpriced_calls", "COALESCE(SUM(cost_usd IS NULL AND (prompt_tokens IS NOT NULL OR output_tokens IS NOT NULL)), 0)"),
+    ("first_utc", "MIN(time_utc)"),
+    ("last_utc", "MAX(time_utc)"),
+)
+_STATS_SELECT = ", ".join(sql for _, sql in _COLUMNS)
+_NAMES = tuple(name for name, _ in _COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +87,10 @@ class Stats:
     rejected: int = 0
     superseded: int = 0
     filtered: int = 0
+    unusable: int = 0
     cancelled: int = 0
     errors: int = 0
+    interrupted: int = 0
     accepted_chars: int = 0
     shown_chars: int = 0
     wasted_usd: float = 0.0
@@ -114,33 +121,11 @@ class Stats:
 
     @classmethod
     def _from_row(cls, row: Sequence[Any]) -> Stats:
-        ratio_prompt, ratio_hit = row[8], row[9]
-        ratio = ratio_hit / ratio_prompt if ratio_prompt else None
-        return cls(
-            calls=row[0],
-            calls_with_usage=row[1],
-            prompt_tokens=row[2],
-            cache_hit_tokens=row[3],
-            cache_miss_tokens=row[4],
-            output_tokens=row[5],
-            reasoning_tokens=row[6],
-            cost_usd=float(row[7]),
-            cache_hit_ratio=ratio,
-            shown=row[10],
-            accepted=row[11],
-            partially_accepted=row[12],
-            rejected=row[13],
-            superseded=row[14],
-            filtered=row[15],
-            cancelled=row[16],
-            errors=row[17],
-            accepted_chars=row[18],
-            shown_chars=row[19],
-            wasted_usd=float(row[20]),
-            unpriced_calls=row[21],
-            first_utc=row[22],
-            last_utc=row[23],
-        )
+        values = dict(zip(_NAMES, row, strict=True))
+        ratio_prompt, ratio_hit = values.pop("ratio_prompt"), values.pop("ratio_hit")
+        values["cost_usd"] = float(values["cost_usd"])
+        values["wasted_usd"] = float(values["wasted_usd"])
+        return cls(cache_hit_ratio=ratio_hit / ratio_prompt if ratio_prompt else None, **values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,23 +257,3 @@ def query_report(
         by_role=_query_groups(conn, "role", where, "cost"),
         by_day=_query_groups(conn, "substr(time_utc, 1, 10)", where, "key"),
     )
-
-
-def query_recent_hit_ratios(
-    conn: sqlite3.Connection, file_uri: str, n: int, kind: str | None = None
-) -> list[float]:
-    """Cache-hit ratios of a file's last ``n`` calls that reported prompt tokens, oldest first."""
-    if n <= 0:
-        return []
-    sql = (
-        "SELECT cache_hit_tokens, prompt_tokens FROM calls"
-        " WHERE file_uri = ? AND prompt_tokens > 0 AND cache_hit_tokens IS NOT NULL"
-    )
-    params: list[Any] = [file_uri]
-    if kind is not None:
-        sql += " AND kind = ?"
-        params.append(kind)
-    sql += " ORDER BY time_utc DESC, id DESC LIMIT ?"
-    params.append(n)
-    rows = conn.execute(sql, params).fetchall()
-    return [hit / prompt for hit, prompt in reversed(rows)]

@@ -32,15 +32,19 @@ __all__ = [
     "redact",
 ]
 
-STATUSES: Final = frozenset({"ok", "cancelled", "error"})
-"""Values of the ``status`` column."""
+STATUSES: Final = frozenset({"ok", "cancelled", "error", "interrupted"})
+"""Values of the ``status`` column. A row is written ``interrupted`` when its call starts and
+completed when the call ends, so ``interrupted`` stays only on calls whose process died (or that
+are still running)."""
 
 OUTCOMES: Final = frozenset(
-    {"shown", "accepted", "partially_accepted", "rejected", "superseded", "filtered"}
+    {"shown", "accepted", "partially_accepted", "rejected", "superseded", "filtered", "unusable"}
 )
 """Values of the ``outcome`` column (``None`` = not shown / not applicable).
 
-``filtered`` means post-processing dropped the answer, so the user never saw it."""
+``superseded``: the answer never reached the user (a newer request replaced it, or its request
+was cancelled and nothing followed it); ``filtered``: post-processing dropped the answer;
+``unusable``: a code action's answer failed validation (billed, then thrown away)."""
 
 ROLES: Final = frozenset({"executor", "planner"})
 """Usual values of the ``role`` column (others are accepted and stored as given)."""

@@ -31,16 +31,9 @@ from typing import Any, Final
 
 import platformdirs
 
-from flashpro.ledger.aggregates import (
-    Report,
-    Stats,
-    build_filter,
-    query_recent_hit_ratios,
-    query_report,
-    query_stats,
-)
+from flashpro.ledger.aggregates import Report, Stats, build_filter, query_report, query_stats
 from flashpro.ledger.prices import PriceTable
-from flashpro.ledger.records import OUTCOMES, CallRecord
+from flashpro.ledger.records import OUTCOMES, CallRecord, format_utc
 from flashpro.ledger.schema import CALL_COLUMNS, apply_migrations, configure
 
 __all__ = ["LEDGER_ENV", "Ledger", "LedgerError", "default_ledger_path"]
@@ -65,10 +58,14 @@ _UPSERT_SQL: Final = (
         if c != "request_id"
     )
 )
+# An acceptance is final: a later "shown" (a type-through) or "rejected" never undoes it.
 _OUTCOME_SQL: Final = (
     "UPDATE calls SET outcome = ?, accepted_chars = COALESCE(?, accepted_chars),"
     " shown_chars = COALESCE(?, shown_chars) WHERE request_id = ?"
+    " AND (? IN ('accepted', 'partially_accepted') OR outcome IS NULL"
+    " OR outcome NOT IN ('accepted', 'partially_accepted'))"
 )
+_EXISTS_SQL: Final = "SELECT 1 FROM calls WHERE request_id = ?"
 
 
 class LedgerError(Exception):
@@ -224,10 +221,17 @@ class Ledger:
         with self._read_lock:
             return query_stats(self._reader, where)
 
-    def recent_hit_ratios(self, file_uri: str, n: int, kind: str | None = None) -> list[float]:
-        """Cache-hit ratios of the file's last ``n`` calls that reported usage, oldest first."""
+    def spend_by_file(self, since: datetime, exclude_session: str | None = None) -> dict[str, float]:
+        """USD per file (``""`` for calls without one) since ``since``, other sessions only when
+        ``exclude_session`` is given (committed rows)."""
+        sql = "SELECT COALESCE(file_uri, ''), SUM(cost_usd) FROM calls WHERE time_utc >= ?"
+        params: list[Any] = [format_utc(since)]
+        if exclude_session is not None:
+            sql += " AND (session_id IS NULL OR session_id != ?)"
+            params.append(exclude_session)
         with self._read_lock:
-            return query_recent_hit_ratios(self._reader, file_uri, n, kind)
+            rows = self._reader.execute(sql + " GROUP BY 1", params).fetchall()
+        return {uri: float(cost or 0.0) for uri, cost in rows}
 
     def report(
         self,
@@ -334,8 +338,9 @@ class Ledger:
                         consumed.add(item.request_id)
                         conn.execute(_OUTCOME_SQL, _outcome_params(waiting))
                 elif conn.execute(_OUTCOME_SQL, _outcome_params(item)).rowcount == 0:
-                    early[item.request_id] = item
-                    consumed.discard(item.request_id)
+                    if conn.execute(_EXISTS_SQL, (item.request_id,)).fetchone() is None:
+                        early[item.request_id] = item  # its row has not arrived yet
+                        consumed.discard(item.request_id)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -350,7 +355,7 @@ class Ledger:
 
 
 def _outcome_params(item: _Outcome) -> tuple[Any, ...]:
-    return (item.outcome, item.accepted_chars, item.shown_chars, item.request_id)
+    return (item.outcome, item.accepted_chars, item.shown_chars, item.request_id, item.outcome)
 
 
 def _describe(item: CallRecord | _Outcome) -> str:
