@@ -37,8 +37,10 @@ __all__ = [
     "BudgetSettings",
     "CompletionSettings",
     "DiagnosticsSettings",
+    "ImplementRoute",
     "ModelSettings",
     "Settings",
+    "TaskSettings",
     "beta_url",
     "load_settings",
     "merge_sources",
@@ -182,6 +184,23 @@ class ActionRoute(_Section):
     )
 
 
+class ImplementRoute(ActionRoute):
+    """How "Implement this" is routed: which models plan, execute the nodes and accept."""
+
+    combination: Literal["pro-flash", "flash", "pro"] = Field(
+        "pro-flash",
+        description="pro-flash: V4 Pro plans and accepts, each node runs on the model the plan "
+        "routes it to (V4 Flash unless the plan says planner); flash: V4 Flash does everything; "
+        "pro: V4 Pro does everything.",
+    )
+
+    @model_validator(mode="after")
+    def _planner_follows_combination(self) -> ImplementRoute:
+        """`model` (who plans and accepts) follows the combination."""
+        self.model = "executor" if self.combination == "flash" else "planner"
+        return self
+
+
 _PLANNER = {"model": "planner", "thinking": True, "reasoningEffort": "high"}
 _EXECUTOR = {"model": "executor", "thinking": False}
 _ROUTES: dict[str, dict[str, Any]] = {
@@ -190,13 +209,15 @@ _ROUTES: dict[str, dict[str, Any]] = {
     "quickEdit": {**_EXECUTOR, "maxOutputTokens": 4096, "contextTokens": 8192},
     "explain": {**_EXECUTOR, "maxOutputTokens": 1024, "contextTokens": 6144},
     "tests": {**_EXECUTOR, "maxOutputTokens": 4096, "contextTokens": 8192},
+    "implement": {**_PLANNER, "maxOutputTokens": 16384, "contextTokens": 32768},
 }
 """Default routes; a route given in settings is merged key by key over its default."""
 
 
 def _route(name: str) -> Any:
     """A default factory for one action's route."""
-    return lambda: ActionRoute.model_validate(_ROUTES[name])
+    kind = ImplementRoute if name == "implement" else ActionRoute
+    return lambda: kind.model_validate(_ROUTES[name])
 
 
 class ActionSettings(_Section):
@@ -222,6 +243,12 @@ class ActionSettings(_Section):
         default_factory=_route("tests"),
         description="Write tests for this: a new test file, applied as one edit.",
     )
+    implement: ImplementRoute = Field(
+        default_factory=_route("implement"),
+        description="Implement this: V4 Pro plans a change as nodes, V4 Flash executes them, the "
+        "server checks each, Pro accepts; one reviewed edit. `combination` picks pro-flash, flash "
+        "or pro; the other keys apply to the planning and acceptance calls.",
+    )
     defer_off_peak: bool = Field(
         False,
         description="At peak price, queue planner actions (design, review) until off-peak "
@@ -243,6 +270,33 @@ class ActionSettings(_Section):
         return merged
 
 
+class TaskSettings(_Section):
+    """Tasks ("Implement this"): scheduling, checks, retries and limits."""
+
+    concurrency: int = Field(4, ge=1, le=16, description="Nodes run at once (DeepSeek limits concurrency per account).")
+    max_attempts: int = Field(
+        3, ge=1, le=10, description="Executor attempts per node (each retry sees the failing check's output) before one escalation to V4 Pro."
+    )
+    max_usd: float | None = Field(None, gt=0, description="USD a single task may spend; it stops cleanly when reached (unset: no cap).")
+    run_tests: bool = Field(
+        False,
+        description="Allow `tests:` checks: run pytest in the task's shadow copy of this workspace (it executes workspace and model-written code; off by default).",
+    )
+    checks: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named check commands a plan may ask for: name -> argv, run in the shadow copy with a timeout and without secrets in the environment.",
+    )
+    max_replicas: int = Field(3, ge=1, le=8, description="Most candidates a node with `replicas` runs at once.")
+    max_nodes: int = Field(12, ge=1, le=100, description="Most nodes a plan may have.")
+    max_files: int = Field(20, ge=1, le=500, description="Most files a plan may touch.")
+    node_context_tokens: int = Field(24576, ge=1024, le=1_000_000, description="Prompt budget of one node call, in exact V4 tokens.")
+    check_timeout: float = Field(120.0, gt=0, le=3600, description="Seconds before a check command (tests, named checks) is stopped.")
+    survival_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="After this long, how much of an applied task's change is still in the files is measured."
+    )
+    python: str | None = Field(None, description="Python that runs tests: checks (default: the workspace's .venv, else the one running flashpro).")
+
+
 class Settings(_Section):
     """The whole `flashpro` settings section."""
 
@@ -261,6 +315,7 @@ class Settings(_Section):
     diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)  # type: ignore[arg-type]
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
     actions: ActionSettings = Field(default_factory=ActionSettings)  # type: ignore[arg-type]
+    tasks: TaskSettings = Field(default_factory=TaskSettings)  # type: ignore[arg-type]
     request_timeout: float = Field(
         120.0,
         gt=0,

@@ -188,6 +188,9 @@ class Accounting:
             shown_chars=info.shown_chars,
             details={**info.details, "server_request_id": trace.request_id},
             prompt_text=info.prompt_text,
+            task_id=info.task_id,
+            node_id=info.node_id,
+            attempt=info.attempt,
         )
 
     def record(self, info: CallInfo) -> CacheDrop | None:

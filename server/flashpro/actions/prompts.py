@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flashpro.actions.context import LineSpan
 
-__all__ = ["SYSTEM", "retry_message", "task"]
+__all__ = ["SYSTEM", "task"]
 
 SYSTEM = (
     "You are flashpro, a senior software engineer working inside the user's editor. "
@@ -74,12 +74,4 @@ def task(action: str, label: str, span: LineSpan, selection: str = "", instructi
         selection += "\n"
     return _TASKS[action].format(
         lines=span.label(), label=label, selection=selection, instruction=instruction.strip()
-    )
-
-
-def retry_message(error: str) -> str:
-    """What to say after an answer that did not validate (sent once)."""
-    return (
-        "That answer was not valid json for the task: "
-        f"{error[:800]}\nAnswer again with only the json object, following the example."
     )

@@ -19,21 +19,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pydantic.alias_generators import to_snake
 
 from flashpro.accounting.format import dollars, tokens
-from flashpro.actions.catalog import ACTIONS, ActionSpec
+from flashpro.actions.catalog import ACTIONS
 from flashpro.actions.context import FileView, LineSpan, build_context, lines_text
-from flashpro.actions.prompts import SYSTEM, retry_message, task
+from flashpro.actions.prompts import SYSTEM, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
-from flashpro.calls import CallInfo, Limits, Meter
+from flashpro.calls import CallInfo, Meter
+from flashpro.calls.structured import CHAT_TEMPLATE_TOKENS, Unusable, ask_structured, parse_json
 from flashpro.config import ActionRoute, Settings
 from flashpro.documents import Document, Workspace
 from flashpro.ledger import PriceTable
 from flashpro.providers import CallTrace, ChatRequest, ProviderError
 from flashpro.tokens import LineCounter, count
-from flashpro.usage import Usage
 
 __all__ = ["ActionFailed", "ActionResult", "ActionService", "Preview", "next_off_peak"]
 
@@ -43,8 +43,6 @@ _SCHEMAS: dict[str, type[BaseModel]] = {
     "quickEdit": QuickEditAnswer,
     "tests": TestsAnswer,
 }
-_CHAT_TEMPLATE_TOKENS = 8
-"""Tokens the chat template adds around two messages (BOS, role markers, think switch)."""
 
 
 class ActionFailed(Exception):
@@ -91,35 +89,13 @@ def next_off_peak(prices: PriceTable, now: datetime) -> datetime:
     return moment
 
 
-def _strip_fences(text: str) -> str:
-    body = text.strip()
-    if body.startswith("```"):
-        body = body.split("\n", 1)[1] if "\n" in body else ""
-        if body.rstrip().endswith("```"):
-            body = body.rstrip()[:-3]
-    return body.strip()
-
-
 def _parse(action: str, text: str) -> Any:
     """Validate an answer; raises ValueError with a message fit to send back to the model."""
     if action == "explain":
         if not text.strip():
             raise ValueError("the answer was empty")
         return text.strip()
-    body = _strip_fences(text)
-    if not body:
-        raise ValueError("the answer was empty")
-    try:
-        raw = json.loads(body)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not valid json ({exc.msg} at character {exc.pos})") from exc
-    try:
-        return _SCHEMAS[action].model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'answer'}: {e['msg']}" for e in exc.errors()[:5]
-        )
-        raise ValueError(f"json does not match the example ({problems})") from exc
+    return parse_json(text, _SCHEMAS[action])
 
 
 class ActionService:
@@ -192,7 +168,7 @@ class ActionService:
         label = self.label(doc.uri)
         selection = lines_text(doc, span) if action == "quickEdit" else ""
         tail = task(action, label, span, selection, instruction)
-        fixed = count(SYSTEM) + count(tail) + _CHAT_TEMPLATE_TOKENS
+        fixed = count(SYSTEM) + count(tail) + CHAT_TEMPLATE_TOKENS
         room = context_tokens - fixed - 4
         if room < 64:
             raise ActionFailed(
@@ -289,57 +265,30 @@ class ActionService:
             raise ActionFailed(blocked.user_message())
         messages = self.messages(action, doc, span, instruction, limits.context_tokens)
         version = doc.version
-        error = ""
-        for attempt in (1, 2):
-            if attempt == 2:
-                messages = [*messages, {"role": "user", "content": retry_message(error)}]
-            text, answer = await self._call(action, spec, route, doc.uri, messages, limits, attempt, on_tokens)
-            if isinstance(answer, ValueError):
-                error = str(answer)
-                if attempt == 1:
-                    messages = [*messages[:2], {"role": "assistant", "content": text or "(empty)"}]
-                continue
-            return ActionResult(action, answer, span, version, attempt)
-        raise ActionFailed(
-            f"flashpro: {spec.title} failed: the model's answer was unusable twice ({error}); "
-            "nothing was changed"
-        )
-
-    async def _call(
-        self,
-        action: str,
-        spec: ActionSpec,
-        route: ActionRoute,
-        uri: str,
-        messages: list[dict[str, str]],
-        limits: Limits,
-        attempt: int,
-        on_tokens: Callable[[int], None] | None,
-    ) -> tuple[str, Any]:
-        """One metered call: its text and the validated answer (a ValueError when unusable,
-        recorded in the ledger as outcome `unusable`)."""
         settings = self._meter.settings
         model = self.model(route)
-        request = ChatRequest(
-            model=model,
-            messages=messages,
-            max_tokens=min(route.max_output_tokens, max(limits.max_output_tokens, 16)),
-            thinking=route.thinking,
-            reasoning_effort=route.reasoning_effort,
-            json_output=spec.json_answer,
-            timeout=settings.request_timeout,
-        )
-        info = CallInfo(
-            request_id=uuid.uuid4().hex,
-            uri=uri,
-            kind="chat",
-            role=route.model,
-            model=model,
-            details={"action": action, "attempt": attempt, "thinking": route.thinking},
-            prompt_text=json.dumps(messages) if settings.log_prompts else None,
-        )
         last_report = [0.0]
-        answer: list[Any] = [None]
+
+        def call(attempt: int, messages: list[dict[str, str]]) -> tuple[CallInfo, ChatRequest]:
+            request = ChatRequest(
+                model=model,
+                messages=messages,
+                max_tokens=min(route.max_output_tokens, max(limits.max_output_tokens, 16)),
+                thinking=route.thinking,
+                reasoning_effort=route.reasoning_effort,
+                json_output=spec.json_answer,
+                timeout=settings.request_timeout,
+            )
+            info = CallInfo(
+                request_id=uuid.uuid4().hex,
+                uri=doc.uri,
+                kind="chat",
+                role=route.model,
+                model=model,
+                details={"action": action, "attempt": attempt, "thinking": route.thinking},
+                prompt_text=json.dumps(messages) if settings.log_prompts else None,
+            )
+            return info, request
 
         def on_delta(current: CallTrace) -> None:
             now = time.monotonic()
@@ -347,36 +296,19 @@ class ActionService:
                 last_report[0] = now
                 on_tokens(count(current.reasoning) + count(current.text))
 
-        def on_end(info: CallInfo) -> None:
-            trace = info.trace
-            if info.status == "ok":
-                try:
-                    answer[0] = _parse(action, trace.text)
-                except ValueError as exc:
-                    answer[0] = exc
-                    info.outcome = "unusable"
-            elif info.status == "cancelled" or trace.parts or trace.reasoning_parts:
-                info.details["estimated"] = self._estimate(trace, messages)
-
         try:
-            text = await self._meter.chat(info, request, on_delta, announce=False, on_end=on_end)
+            answer, calls = await ask_structured(
+                self._meter,
+                messages,
+                call=call,
+                parse=lambda text: _parse(action, text),
+                on_delta=on_delta,
+            )
         except ProviderError as error:
             raise ActionFailed(error.user_message()) from error
-        return text, answer[0]
-
-    @staticmethod
-    def _estimate(trace: CallTrace, messages: list[dict[str, str]]) -> bool:
-        """Usage for a call that ended before DeepSeek reported it: exact counts, all misses.
-        Returns whether it estimated (False when DeepSeek's own usage had arrived)."""
-        if trace.usage is not None:
-            return False
-        prompt = sum(count(m["content"]) for m in messages) + _CHAT_TEMPLATE_TOKENS
-        reasoning = count(trace.reasoning)
-        trace.usage = Usage(
-            prompt_tokens=prompt,
-            completion_tokens=reasoning + count(trace.text),
-            cache_hit_tokens=0,
-            cache_miss_tokens=prompt,
-            reasoning_tokens=reasoning,
-        )
-        return True
+        except Unusable as error:
+            raise ActionFailed(
+                f"flashpro: {spec.title} failed: the model's answer was unusable twice ({error}); "
+                "nothing was changed"
+            ) from error
+        return ActionResult(action, answer, span, version, calls)

@@ -39,6 +39,9 @@ class CallInfo:
     details: dict[str, object] = field(default_factory=dict)
     prompt_head: str = ""  # kept in memory to explain cache misses; never stored
     line_at: Callable[[int], int | None] | None = None  # prompt offset -> document line
+    task_id: str | None = None  # set for the calls of a task ("Implement this")
+    node_id: str | None = None
+    attempt: int | None = None
 
 
 class CallLedger(Protocol):

@@ -119,6 +119,9 @@ class CallRecord:
     shown_chars: int | None = None
     details: Mapping[str, Any] | None = None
     prompt_text: str | None = None
+    task_id: str | None = None
+    node_id: str | None = None
+    attempt: int | None = None
 
     @classmethod
     def from_usage(
@@ -249,6 +252,9 @@ class CallRecord:
             "prompt_text": redact(self.prompt_text)
             if keep_prompt_text and self.prompt_text
             else None,
+            "task_id": self.task_id,
+            "node_id": self.node_id,
+            "attempt": self.attempt,
         }
 
 

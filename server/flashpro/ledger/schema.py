@@ -13,7 +13,16 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Final
 
-__all__ = ["CALL_COLUMNS", "MIGRATIONS", "apply_migrations", "configure", "schema_version"]
+__all__ = [
+    "ATTEMPT_COLUMNS",
+    "CALL_COLUMNS",
+    "MIGRATIONS",
+    "NODE_COLUMNS",
+    "TASK_COLUMNS",
+    "apply_migrations",
+    "configure",
+    "schema_version",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +63,72 @@ MIGRATIONS: Final[list[tuple[str, ...]]] = [
         "CREATE INDEX calls_session ON calls (session_id)",
         "CREATE INDEX calls_workspace_time ON calls (workspace, time_utc)",
     ),
+    # 2: tasks ("Implement this"): the task, its nodes and their attempts; calls name their task.
+    (
+        "ALTER TABLE calls ADD COLUMN task_id TEXT",
+        "ALTER TABLE calls ADD COLUMN node_id TEXT",
+        "ALTER TABLE calls ADD COLUMN attempt INTEGER",
+        "CREATE INDEX calls_task ON calls (task_id)",
+        """
+        CREATE TABLE tasks (
+            id TEXT PRIMARY KEY,
+            created_utc TEXT NOT NULL,
+            finished_utc TEXT,
+            session_id TEXT,
+            workspace TEXT,
+            source_uri TEXT,
+            combination TEXT NOT NULL,
+            goal TEXT,
+            plan_json TEXT,
+            status TEXT NOT NULL,
+            nodes_total INTEGER,
+            nodes_passed INTEGER,
+            attempts INTEGER,
+            escalations INTEGER,
+            human_interventions INTEGER,
+            rework_count INTEGER,
+            tool_failures INTEGER,
+            checks_run INTEGER,
+            checks_passed INTEGER,
+            review_findings INTEGER,
+            applied INTEGER,
+            accepted_share REAL,
+            wall_ms INTEGER,
+            max_usd REAL,
+            details TEXT
+        )
+        """,
+        "CREATE INDEX tasks_created ON tasks (created_utc)",
+        """
+        CREATE TABLE nodes (
+            task_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            title TEXT,
+            role TEXT,
+            model TEXT,
+            status TEXT NOT NULL,
+            attempts INTEGER,
+            escalated INTEGER,
+            replicas INTEGER,
+            wall_ms INTEGER,
+            PRIMARY KEY (task_id, node_id)
+        )
+        """,
+        """
+        CREATE TABLE attempts (
+            task_id TEXT NOT NULL,
+            node_id TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            replica INTEGER NOT NULL,
+            model TEXT,
+            outcome TEXT NOT NULL,
+            call_request_id TEXT,
+            checks_json TEXT,
+            ms INTEGER,
+            PRIMARY KEY (task_id, node_id, n, replica)
+        )
+        """,
+    ),
 ]
 
 CALL_COLUMNS: Final = (
@@ -81,8 +156,47 @@ CALL_COLUMNS: Final = (
     "shown_chars",
     "details",
     "prompt_text",
+    "task_id",
+    "node_id",
+    "attempt",
 )
 """The columns a :class:`CallRecord` fills, in table order (``id`` is assigned by SQLite)."""
+
+TASK_COLUMNS: Final = (
+    "id",
+    "created_utc",
+    "finished_utc",
+    "session_id",
+    "workspace",
+    "source_uri",
+    "combination",
+    "goal",
+    "plan_json",
+    "status",
+    "nodes_total",
+    "nodes_passed",
+    "attempts",
+    "escalations",
+    "human_interventions",
+    "rework_count",
+    "tool_failures",
+    "checks_run",
+    "checks_passed",
+    "review_findings",
+    "applied",
+    "accepted_share",
+    "wall_ms",
+    "max_usd",
+    "details",
+)
+"""The columns of a task row (``Ledger.write_task`` upserts them by ``id``)."""
+
+NODE_COLUMNS: Final = (
+    "task_id", "node_id", "title", "role", "model", "status", "attempts", "escalated", "replicas", "wall_ms"
+)
+ATTEMPT_COLUMNS: Final = (
+    "task_id", "node_id", "n", "replica", "model", "outcome", "call_request_id", "checks_json", "ms"
+)
 
 _MIGRATIONS_TABLE = """
 CREATE TABLE IF NOT EXISTS migrations (

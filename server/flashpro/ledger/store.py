@@ -34,7 +34,14 @@ import platformdirs
 from flashpro.ledger.aggregates import Report, Stats, build_filter, query_report, query_stats
 from flashpro.ledger.prices import PriceTable
 from flashpro.ledger.records import OUTCOMES, CallRecord, format_utc
-from flashpro.ledger.schema import CALL_COLUMNS, apply_migrations, configure
+from flashpro.ledger.schema import (
+    ATTEMPT_COLUMNS,
+    CALL_COLUMNS,
+    NODE_COLUMNS,
+    TASK_COLUMNS,
+    apply_migrations,
+    configure,
+)
 
 __all__ = ["LEDGER_ENV", "Ledger", "LedgerError", "default_ledger_path"]
 
@@ -91,6 +98,32 @@ class _Outcome:
 @dataclass(frozen=True, slots=True)
 class _Flush:
     done: threading.Event
+
+
+@dataclass(frozen=True, slots=True)
+class _Upsert:
+    """A task, node or attempt row: inserted, or updated field by field (NULLs keep old values)."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    updates = ", ".join(f"{c} = COALESCE(excluded.{c}, {table}.{c})" for c in columns if c not in key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+        f" ON CONFLICT({', '.join(key)}) DO UPDATE SET {updates}"
+    )
+
+
+_TABLES: Final = {
+    "tasks": (_upsert_sql("tasks", TASK_COLUMNS, ("id",)), TASK_COLUMNS),
+    "nodes": (_upsert_sql("nodes", NODE_COLUMNS, ("task_id", "node_id")), NODE_COLUMNS),
+    "attempts": (
+        _upsert_sql("attempts", ATTEMPT_COLUMNS, ("task_id", "node_id", "n", "replica")),
+        ATTEMPT_COLUMNS,
+    ),
+}
 
 
 _STOP: Final = object()
@@ -169,6 +202,18 @@ class Ledger:
             )
             return
         self._queue.put(_Outcome(request_id, outcome, accepted_chars, shown_chars))
+
+    def write(self, table: str, **fields: Any) -> None:
+        """Queue a row of `tasks`, `nodes` or `attempts` (upserted by its key; fields left out or
+        None keep their stored values)."""
+        sql, columns = _TABLES[table]
+        unknown = set(fields) - set(columns)
+        if unknown:
+            raise ValueError(f"unknown {table} columns: {sorted(unknown)}")
+        if self._closed or self._writer is None:
+            logger.warning("ledger %s is closed or read-only; dropped a %s row", self.path, table)
+            return
+        self._queue.put(_Upsert(sql, {column: fields.get(column) for column in columns}))
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Block until everything queued so far is committed; False on timeout or a dead writer."""
@@ -296,7 +341,7 @@ class Ledger:
                         break
                 stop = any(item is _STOP for item in batch)
                 self._commit(
-                    conn, [item for item in batch if isinstance(item, (CallRecord, _Outcome))]
+                    conn, [item for item in batch if isinstance(item, (CallRecord, _Outcome, _Upsert))]
                 )
                 for item in batch:
                     if isinstance(item, _Flush):
@@ -306,7 +351,7 @@ class Ledger:
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, writes: list[CallRecord | _Outcome]) -> None:
+    def _commit(self, conn: sqlite3.Connection, writes: list[CallRecord | _Outcome | _Upsert]) -> None:
         if not writes:
             return
         try:
@@ -321,7 +366,9 @@ class Ledger:
                 except Exception:
                     logger.exception("ledger dropped %s", _describe(item))
 
-    def _transaction(self, conn: sqlite3.Connection, writes: list[CallRecord | _Outcome]) -> None:
+    def _transaction(
+        self, conn: sqlite3.Connection, writes: list[CallRecord | _Outcome | _Upsert]
+    ) -> None:
         # Outcomes that arrive before their record wait in self._pending; changes to it are
         # staged here and applied only once the transaction has committed.
         early: dict[str, _Outcome] = {}
@@ -329,7 +376,9 @@ class Ledger:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for item in writes:
-                if isinstance(item, CallRecord):
+                if isinstance(item, _Upsert):
+                    conn.execute(item.sql, item.params)
+                elif isinstance(item, CallRecord):
                     conn.execute(_UPSERT_SQL, item.to_row(keep_prompt_text=self.store_prompt_text))
                     waiting = early.pop(item.request_id, None)
                     if waiting is None and item.request_id not in consumed:
@@ -358,7 +407,9 @@ def _outcome_params(item: _Outcome) -> tuple[Any, ...]:
     return (item.outcome, item.accepted_chars, item.shown_chars, item.request_id, item.outcome)
 
 
-def _describe(item: CallRecord | _Outcome) -> str:
+def _describe(item: CallRecord | _Outcome | _Upsert) -> str:
+    if isinstance(item, _Upsert):
+        return item.sql.split("(", 1)[0].lower()
     if isinstance(item, CallRecord):
         return f"call {item.request_id}"
     return f"outcome {item.outcome} of {item.request_id}"
