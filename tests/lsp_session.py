@@ -83,6 +83,8 @@ class Session:
         self.statuses: list[Any] = []
         self.applied_edits: list[types.ApplyWorkspaceEditParams] = []
         self.apply_result = True
+        self.questions: list[types.ShowMessageRequestParams] = []
+        self.answers: list[str | None] = []  # titles to pick for window/showMessageRequest, in order
         self._versions: dict[str, int] = {}
 
     def spend_diagnostic(self, uri: str) -> types.Diagnostic | None:
@@ -198,6 +200,14 @@ async def start_session(
             if session.apply_result:
                 return types.ApplyWorkspaceEditResult(applied=True)
             return types.ApplyWorkspaceEditResult(applied=False, failure_reason="the test client refused")
+
+        @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+        def on_question(
+            _client: LanguageClient, params: types.ShowMessageRequestParams
+        ) -> types.MessageActionItem | None:
+            session.questions.append(params)
+            title = session.answers.pop(0) if session.answers else None
+            return types.MessageActionItem(title=title) if title is not None else None
 
         yield session
         if client._server is None or client._server.returncode is None:  # noqa: SLF001

@@ -2,7 +2,7 @@
 
 `Flashpro` owns the open documents, the workspace, the metered-call seam (`calls.Meter`: the
 settings, provider, error gate, spending stages and, through `Accounting`, the ledger) and the
-features built on it (completion, code actions). The LSP layer (`flashpro.lsp`) holds one
+features built on it (completion, code actions, tasks). The LSP layer (`flashpro.lsp`) holds one
 `Flashpro` and talks to the editor through the `Frontend` protocol it implements; the core hears
 about calls as the meter's `CallEvents` and about completions as `CompletionEvents`.
 """
@@ -24,6 +24,7 @@ from flashpro.config import Settings, load_settings, merge_sources
 from flashpro.documents import DocumentStore, Encoding, TextChange, Workspace, split_lines
 from flashpro.logs import SECRET_FILTER
 from flashpro.providers import MissingKey, ProviderError, redact
+from flashpro.tasks.service import TaskService
 from flashpro.tokens import count
 
 __all__ = ["Flashpro", "Frontend"]
@@ -66,6 +67,7 @@ class Flashpro:
         self.actions = ActionRunner(
             ActionService(self.meter, self.workspace), self.documents, self.reviews, self.workspace
         )
+        self.tasks = TaskService(self.meter, self.workspace, self.documents, self.accounting.write)
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()

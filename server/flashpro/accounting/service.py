@@ -211,6 +211,11 @@ class Accounting:
                 del self.drops[info.uri]  # recovered
         return drop
 
+    def write(self, table: str, **fields: object) -> None:
+        """A task, node or attempt row (see `Ledger.write`)."""
+        row = {"session_id": self.session_id} if table == "tasks" else {}
+        self.ledger.write(table, **row, **fields)
+
     def shown(self, uri: str, request_id: str, chars: int) -> None:
         """Items from `request_id` went to the editor."""
         self.ledger.set_outcome(request_id, "shown", shown_chars=chars)

@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from flashpro.ledger.records import format_utc
+from flashpro.ledger.tasks_report import ComboStats, TaskRow, query_tasks
 
 __all__ = [
     "GroupStats",
@@ -152,6 +153,8 @@ class Report:
     by_model: tuple[GroupStats, ...]
     by_role: tuple[GroupStats, ...]
     by_day: tuple[GroupStats, ...]
+    tasks: tuple[TaskRow, ...] = ()
+    by_combination: tuple[ComboStats, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -169,6 +172,8 @@ class Report:
             "by_model": [g.to_dict() for g in self.by_model],
             "by_role": [g.to_dict() for g in self.by_role],
             "by_day": [g.to_dict() for g in self.by_day],
+            "tasks": [asdict(t) for t in self.tasks],
+            "tasks_by_combination": [c.to_dict() for c in self.by_combination],
         }
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -247,6 +252,7 @@ def query_report(
     """Build the grouped :class:`Report`."""
     where = build_filter(since=since, workspace=workspace)
     workspaces = _workspaces(workspace)
+    tasks, combos = query_tasks(conn, format_utc(since) if since is not None else None, workspaces)
     return Report(
         generated_utc=format_utc(now),
         since_utc=format_utc(since) if since is not None else None,
@@ -256,4 +262,6 @@ def query_report(
         by_model=_query_groups(conn, "COALESCE(model_reported, model_requested)", where, "cost"),
         by_role=_query_groups(conn, "role", where, "cost"),
         by_day=_query_groups(conn, "substr(time_utc, 1, 10)", where, "key"),
+        tasks=tuple(tasks),
+        by_combination=tuple(combos),
     )

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from flashpro.ledger.aggregates import GroupStats, Report, Stats
 from flashpro.ledger.store import Ledger, LedgerError, default_ledger_path
+from flashpro.ledger.tasks_report import render_tasks
 
 __all__ = ["parse_since", "render_report", "run_report"]
 
@@ -166,6 +167,7 @@ def render_report(report: Report, console: Console) -> None:
         ("Spend by day (UTC)", "day", report.by_day),
     ):
         console.print(_table(title, label, groups, [g.key or "(unknown)" for g in groups]))
+    render_tasks(list(report.tasks), list(report.by_combination), console, _usd)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -102,27 +102,26 @@ class _Flush:
 
 @dataclass(frozen=True, slots=True)
 class _Upsert:
-    """A task, node or attempt row: inserted, or updated field by field (NULLs keep old values)."""
+    """A task, node or attempt row: inserted, or updated field by field (None keeps a value)."""
 
-    sql: str
+    update: str
+    insert: str
     params: dict[str, Any]
 
 
-def _upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
-    updates = ", ".join(f"{c} = COALESCE(excluded.{c}, {table}.{c})" for c in columns if c not in key)
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str]) -> tuple[str, str]:
+    sets = ", ".join(f"{c} = COALESCE(:{c}, {c})" for c in columns if c not in key)
+    where = " AND ".join(f"{c} = :{c}" for c in key)
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
-        f" ON CONFLICT({', '.join(key)}) DO UPDATE SET {updates}"
+        f"UPDATE {table} SET {sets} WHERE {where}",
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})",
     )
 
 
 _TABLES: Final = {
-    "tasks": (_upsert_sql("tasks", TASK_COLUMNS, ("id",)), TASK_COLUMNS),
-    "nodes": (_upsert_sql("nodes", NODE_COLUMNS, ("task_id", "node_id")), NODE_COLUMNS),
-    "attempts": (
-        _upsert_sql("attempts", ATTEMPT_COLUMNS, ("task_id", "node_id", "n", "replica")),
-        ATTEMPT_COLUMNS,
-    ),
+    "tasks": (_upsert("tasks", TASK_COLUMNS, ("id",)), TASK_COLUMNS),
+    "nodes": (_upsert("nodes", NODE_COLUMNS, ("task_id", "node_id")), NODE_COLUMNS),
+    "attempts": (_upsert("attempts", ATTEMPT_COLUMNS, ("task_id", "node_id", "n", "replica")), ATTEMPT_COLUMNS),
 }
 
 
@@ -206,14 +205,14 @@ class Ledger:
     def write(self, table: str, **fields: Any) -> None:
         """Queue a row of `tasks`, `nodes` or `attempts` (upserted by its key; fields left out or
         None keep their stored values)."""
-        sql, columns = _TABLES[table]
+        (update, insert), columns = _TABLES[table]
         unknown = set(fields) - set(columns)
         if unknown:
             raise ValueError(f"unknown {table} columns: {sorted(unknown)}")
         if self._closed or self._writer is None:
             logger.warning("ledger %s is closed or read-only; dropped a %s row", self.path, table)
             return
-        self._queue.put(_Upsert(sql, {column: fields.get(column) for column in columns}))
+        self._queue.put(_Upsert(update, insert, {column: fields.get(column) for column in columns}))
 
     def flush(self, timeout: float | None = 5.0) -> bool:
         """Block until everything queued so far is committed; False on timeout or a dead writer."""
@@ -377,7 +376,8 @@ class Ledger:
         try:
             for item in writes:
                 if isinstance(item, _Upsert):
-                    conn.execute(item.sql, item.params)
+                    if conn.execute(item.update, item.params).rowcount == 0:
+                        conn.execute(item.insert, item.params)
                 elif isinstance(item, CallRecord):
                     conn.execute(_UPSERT_SQL, item.to_row(keep_prompt_text=self.store_prompt_text))
                     waiting = early.pop(item.request_id, None)
@@ -409,7 +409,7 @@ def _outcome_params(item: _Outcome) -> tuple[Any, ...]:
 
 def _describe(item: CallRecord | _Outcome | _Upsert) -> str:
     if isinstance(item, _Upsert):
-        return item.sql.split("(", 1)[0].lower()
+        return item.insert.split("(", 1)[0].lower()
     if isinstance(item, CallRecord):
         return f"call {item.request_id}"
     return f"outcome {item.outcome} of {item.request_id}"

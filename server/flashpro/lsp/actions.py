@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,9 @@ from lsprotocol import types
 
 from flashpro.actions import ACTIONS, ActionFailed, EditPlan, LineSpan, Outcome
 from flashpro.lsp.features import payload_field
+from flashpro.lsp.progress import Progress, show_document
 from flashpro.lsp.server import REVIEW_SOURCE, FlashproLanguageServer
+from flashpro.lsp.tasks import IMPLEMENT_COMMAND, IMPLEMENT_KIND, task_actions
 
 __all__ = ["CLEAR_REVIEW_COMMAND", "COMMANDS", "register_actions"]
 
@@ -82,6 +83,8 @@ def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> 
             else:
                 command = types.Command(title=title, command=spec.command, arguments=[args])
                 actions.append(types.CodeAction(title=title, kind=spec.kind, command=command))
+    if not only or any(IMPLEMENT_KIND == k or IMPLEMENT_KIND.startswith(k + ".") for k in only):
+        actions += task_actions(ls, uri, runner.target("design", doc, span, empty), resolve)
     return actions
 
 
@@ -177,61 +180,10 @@ async def _deliver(ls: FlashproLanguageServer, outcome: Outcome) -> dict[str, An
                 result["status"] = "not_applied"
                 return result
     if outcome.show is not None:
-        await _show_document(ls, outcome.show.as_uri(), outcome.message)
+        await show_document(ls, outcome.show.as_uri(), outcome.message)
     elif outcome.edit is None:
         ls.show_message("info", outcome.message)
     return result
-
-
-async def _show_document(ls: FlashproLanguageServer, uri: str, message: str) -> None:
-    window = ls.client_capabilities.window
-    if window is not None and window.show_document is not None and window.show_document.support:
-        try:
-            await ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True))
-            return
-        except Exception as exc:  # noqa: BLE001 - showing is a courtesy; the file is written
-            logger.warning("window/showDocument failed: %s", exc)
-    ls.show_message("info", message)
-
-
-class _Progress:
-    """`$/progress` for one action, when the client supports server-initiated progress."""
-
-    def __init__(self, ls: FlashproLanguageServer, title: str) -> None:
-        self._ls = ls
-        self._title = title
-        self.token: str | None = None
-
-    async def begin(self, task: asyncio.Future[Any]) -> None:
-        window = self._ls.client_capabilities.window
-        if window is None or not window.work_done_progress:
-            return
-        token = f"flashpro-{uuid.uuid4().hex}"
-        try:
-            await self._ls.work_done_progress.create_async(token)
-        except Exception as exc:  # noqa: BLE001 - no progress UI is not a failure
-            logger.info("progress not created: %s", exc)
-            return
-        self.token = token
-        self._ls.work_done_progress.begin(
-            token,
-            types.WorkDoneProgressBegin(title=self._title, cancellable=True, message="waiting for the model"),
-        )
-        future = self._ls.work_done_progress.tokens.get(token)
-        if future is not None:
-            future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-
-    def report(self, tokens: int) -> None:
-        if self.token is not None:
-            self._ls.work_done_progress.report(
-                self.token, types.WorkDoneProgressReport(message=f"{tokens} tokens")
-            )
-
-    def end(self, message: str) -> None:
-        if self.token is not None:
-            self._ls.work_done_progress.end(self.token, types.WorkDoneProgressEnd(message=message))
-            self._ls.work_done_progress.tokens.pop(self.token, None)
-            self.token = None
 
 
 async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -254,7 +206,7 @@ async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, An
         ls.show_message("info", message)
         return {"status": "deferred", "message": message, "startsUtc": start.isoformat()}
     title = f"flashpro: {ACTIONS[action].title.rstrip('…')}"
-    progress = _Progress(ls, title)
+    progress = Progress(ls, title)
     work = asyncio.ensure_future(
         ls.core.actions.run(action, uri, span, empty, str(args.get("instruction") or ""), progress.report)
     )
@@ -283,7 +235,7 @@ async def _later(ls: FlashproLanguageServer, action: str, args: dict[str, Any], 
 def register_actions(server: FlashproLanguageServer) -> None:
     """Attach code actions, their resolve and their commands to `server`."""
 
-    kinds = sorted({spec.kind for spec in ACTIONS.values()} | {types.CodeActionKind.QuickFix})
+    kinds = sorted({spec.kind for spec in ACTIONS.values()} | {types.CodeActionKind.QuickFix, IMPLEMENT_KIND})
 
     @server.feature(
         types.TEXT_DOCUMENT_CODE_ACTION,
@@ -296,7 +248,7 @@ def register_actions(server: FlashproLanguageServer) -> None:
     def code_action_resolve(ls: FlashproLanguageServer, action: types.CodeAction) -> types.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
         command = data.get("command")
-        if command in COMMANDS:
+        if command in COMMANDS or command == IMPLEMENT_COMMAND:
             action.command = types.Command(
                 title=action.title, command=command, arguments=data.get("arguments") or []
             )
