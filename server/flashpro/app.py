@@ -25,6 +25,7 @@ from flashpro.documents import DocumentStore, Encoding, TextChange, Workspace, s
 from flashpro.logs import SECRET_FILTER
 from flashpro.providers import MissingKey, ProviderError, redact
 from flashpro.tasks.service import TaskService
+from flashpro.telemetry import Telemetry
 from flashpro.tokens import count
 
 __all__ = ["Flashpro", "Frontend"]
@@ -68,6 +69,7 @@ class Flashpro:
             ActionService(self.meter, self.workspace), self.documents, self.reviews, self.workspace
         )
         self.tasks = TaskService(self.meter, self.workspace, self.documents, self.accounting.write)
+        self.telemetry = Telemetry()
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
         self.configure()
@@ -96,6 +98,7 @@ class Flashpro:
         self.meter.configure(settings)
         self.documents.set_exclude(settings.exclude)
         self.accounting.configure(settings)
+        self.telemetry.configure(settings, self._env, self.workspace.root)
         SECRET_FILTER.key = settings.api_key_value
         self._status_refresh.poke("status")  # no-op before the event loop runs
         for problem in problems:
@@ -107,7 +110,9 @@ class Flashpro:
 
     # -- calls (CallEvents) ----------------------------------------------------------------
     def call_finished(self, info: CallInfo) -> None:
-        """A call ended (the meter has recorded it): refresh what the user sees."""
+        """A call ended (the meter has recorded it): refresh what the user sees, export it."""
+        if self.telemetry.enabled:
+            self.telemetry.record(info, self.accounting.cost_of(info))
         self._spend_refresh.poke(info.uri)
         self._status_refresh.poke("status")
 
@@ -137,6 +142,7 @@ class Flashpro:
             self.accounting.shown(uri, request_id, shown_chars)
         else:
             self.accounting.filtered(request_id)
+        self.telemetry.outcome("shown" if shown_chars else "filtered")
         self._spend_refresh.poke(uri)
 
     def completion_reused(self, uri: str, request_id: str, shown_chars: int) -> None:
@@ -146,6 +152,7 @@ class Flashpro:
     def accepted(self, request_id: str, chars: int, partial: bool = False) -> None:
         """The editor accepted all (or `partial`ly) of a suggestion."""
         uri = self.accounting.accepted(request_id, chars, partial)
+        self.telemetry.outcome("partially_accepted" if partial else "accepted")
         for doc in self.documents:
             if uri is None or doc.uri == uri:  # unknown (e.g. answered late): refresh them all
                 self._spend_refresh.poke(doc.uri)
@@ -156,6 +163,7 @@ class Flashpro:
         """The workspace root: recorded in the ledger, and the base of file labels in prompts."""
         self.workspace.root = root
         self.accounting.workspace = root
+        self.telemetry.configure(self.settings, self._env, root)
         self.completion.set_roots([root] if root else [])
 
     def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
@@ -262,5 +270,6 @@ class Flashpro:
         await self._spend_refresh.drain()
         await self._status_refresh.drain()
         self.accounting.close()
+        await asyncio.to_thread(self.telemetry.shutdown)
         await self.meter.aclose()
 

@@ -41,6 +41,7 @@ __all__ = [
     "ModelSettings",
     "Settings",
     "TaskSettings",
+    "TelemetrySettings",
     "beta_url",
     "load_settings",
     "merge_sources",
@@ -297,6 +298,21 @@ class TaskSettings(_Section):
     python: str | None = Field(None, description="Python that runs tests: checks (default: the workspace's .venv, else the one running flashpro).")
 
 
+class TelemetrySettings(_Section):
+    """Opt-in OpenTelemetry export of every model call (GenAI semantic conventions)."""
+
+    otlp_endpoint: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="OTLP/HTTP endpoint of a collector, e.g. http://localhost:4318 (unset: the "
+        "OTEL_EXPORTER_OTLP_ENDPOINT environment variable, else no export). Prompt text is never "
+        "exported unless logPrompts is on.",
+    )
+    export_interval_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How often metrics are exported (spans go out in batches as they end)."
+    )
+
+
 class Settings(_Section):
     """The whole `flashpro` settings section."""
 
@@ -316,6 +332,7 @@ class Settings(_Section):
     budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
     actions: ActionSettings = Field(default_factory=ActionSettings)  # type: ignore[arg-type]
     tasks: TaskSettings = Field(default_factory=TaskSettings)  # type: ignore[arg-type]
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)  # type: ignore[arg-type]
     request_timeout: float = Field(
         120.0,
         gt=0,

@@ -211,6 +211,14 @@ class Accounting:
                 del self.drops[info.uri]  # recovered
         return drop
 
+    def cost_of(self, info: CallInfo) -> float | None:
+        """The USD cost of a finished call (None: no usage, or a model with no price)."""
+        usage = info.trace.usage
+        if usage is None:
+            return None
+        cost = self.prices.cost_usd(usage, info.trace.model_reported or info.model, info.trace.started_utc)
+        return None if cost is None else float(cost)
+
     def write(self, table: str, **fields: object) -> None:
         """A task, node or attempt row (see `Ledger.write`)."""
         row = {"session_id": self.session_id} if table == "tasks" else {}
