@@ -465,14 +465,12 @@ async function main() {
     });
 
     await step('click the spend lens: the spend report opens', async () => {
-      const clicked = await page.evaluate(() => {
-        const link = [...document.querySelectorAll('.editor-instance .codelens-decoration a')].find((a) => /flashpro:/.test(a.textContent || ''));
-        if (!link) return false;
-        link.click();
-        return true;
-      });
-      if (!clicked) throw new Error('no spend lens to click in the active editor');
-      await page.waitForSelector('iframe.webview', { timeout: 20000 });
+      // A real mouse click: the editor acts on its own mouse events, not on DOM clicks.
+      const links = await page.$$('.editor-instance .codelens-decoration a');
+      const texts = await Promise.all(links.map((link) => link.evaluate((el) => el.textContent || '')));
+      const lens = links[texts.findIndex((text) => /flashpro:/.test(text))];
+      if (lens === undefined) throw new Error(`no spend lens to click in the active editor (lenses: ${JSON.stringify(texts)})`);
+      await lens.click();
       // The page lives in a frame nested in the webview's iframe: wait for its rendered text.
       const deadline = Date.now() + 20000;
       let text = '';

@@ -18,8 +18,11 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 // setuptools builds in the repository's build/ and would package files since deleted from it.
 rmSync(path.join(root, 'build'), { recursive: true, force: true });
+// Fixed zip timestamps: the same source gives the same wheel, so reinstalling a rebuilt .vsix
+// does not make the extension rebuild its environment (it keys it on the wheel's sha256).
 execFileSync(python, ['-m', 'pip', 'wheel', '--quiet', '--no-deps', '--disable-pip-version-check', '--wheel-dir', out, root], {
   stdio: 'inherit',
+  env: { ...process.env, SOURCE_DATE_EPOCH: '315532800' },
 });
 const wheels = readdirSync(out).filter((name) => /^flashpro_lsp-.+\.whl$/.test(name));
 if (wheels.length !== 1 || readdirSync(out).length !== 1) {

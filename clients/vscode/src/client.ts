@@ -294,9 +294,12 @@ export class ServerConnection implements vscode.Disposable {
       return Promise.resolve(this.process.child);
     };
     const config = vscode.workspace.getConfiguration();
-    const client = new FlashproLanguageClient(serverOptions, this.clientOptions(config), (message) =>
-      this.showFatal(message),
-    );
+    const client = new FlashproLanguageClient(serverOptions, this.clientOptions(config), (message) => {
+      // While starting, client.start() fails as well and the catch below says more (exit code).
+      if (this.everRunning) {
+        this.showFatal(message);
+      }
+    });
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         this.everRunning = true;
