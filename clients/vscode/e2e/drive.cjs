@@ -327,7 +327,13 @@ async function main() {
     });
 
     await step('the spend line is a code lens above line 1, with no squiggle', async () => {
-      await waitForText(page, '.editor-instance .codelens-decoration', /flashpro:.*tokens.*cache\shit/, 20000);
+      // The line follows each call (workspace/codeLens/refresh): wait for the accepted completion's tokens.
+      await waitForText(page, '.editor-instance .codelens-decoration', /flashpro:\s[1-9][\d.k]*\stokens.*cache\shit.*1\/\d+\scompletions\saccepted/, 20000).catch(
+        async (error) => {
+          const shown = await page.evaluate(() => [...document.querySelectorAll('.editor-instance .codelens-decoration')].map((el) => el.textContent));
+          throw new Error(`${error.message}; lenses: ${JSON.stringify(shown)}`);
+        },
+      );
       const lens = await page.evaluate(() => document.querySelector('.editor-instance .codelens-decoration')?.textContent.trim());
       const squiggles = await page.evaluate(
         () => document.querySelectorAll('.editor-instance [class*="squiggly-info"], .editor-instance [class*="squiggly-hint"]').length,

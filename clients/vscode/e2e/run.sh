@@ -70,7 +70,7 @@ stamp "starting the fake DeepSeek API"
 PIDS+=($!)
 # Two lines: the API's base URL, then the URL of its control server (the drive asks it for the
 # requests seen so far).
-for _ in $(seq 100); do [ "$(wc -l <"$RUN/fake.url")" -ge 2 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(cat "$RUN/fake.url" 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.1; done
 FAKE_URL="$(sed -n 1p "$RUN/fake.url")"; FAKE_CONTROL="$(sed -n 2p "$RUN/fake.url")"
 [ -n "$FAKE_CONTROL" ] || { echo "the fake DeepSeek API did not start" >&2; cat "$OUT/fake.log" >&2; exit 1; }
 
