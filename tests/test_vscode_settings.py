@@ -144,17 +144,31 @@ def test_every_setting_has_a_description(declared: dict[str, dict[str, Any]]) ->
     assert not undocumented
 
 
-def test_declared_defaults_validate_as_server_settings(declared: dict[str, dict[str, Any]]) -> None:
-    """What VS Code sends with no user settings is a valid, default configuration."""
+def _nested(flat: dict[str, Any]) -> dict[str, Any]:
+    """`{"flashpro.a.b": 1}` as the section `{"a": {"b": 1}}`."""
     section: dict[str, Any] = {}
-    for key, value in declared.items():
-        if key in CLIENT_ONLY:
-            continue
+    for key, value in flat.items():
         node = section
         *parents, leaf = key.split(".")[1:]
         for part in parents:
             node = node.setdefault(part, {})
-        node[leaf] = value["default"]
-    settings, problems = load_settings(section)
+        node[leaf] = value
+    return section
+
+
+def test_declared_defaults_validate_as_server_settings(
+    declared: dict[str, dict[str, Any]], generator: ModuleType
+) -> None:
+    """What VS Code sends with no user settings is a valid configuration: the server's defaults
+    but for the few the extension changes on purpose."""
+    sent = _nested({key: value["default"] for key, value in declared.items() if key not in CLIENT_ONLY})
+    settings, problems = load_settings(sent)
     assert problems == []
-    assert settings == Settings()
+    assert settings == load_settings(_nested(generator.CLIENT_DEFAULTS))[0]
+
+
+def test_vscode_shows_the_spend_line_as_a_code_lens(declared: dict[str, dict[str, Any]]) -> None:
+    """The one default that differs: VS Code underlines a diagnostic, so it gets the code lens."""
+    assert declared["flashpro.diagnostics.display"]["default"] == "codeLens"
+    assert declared["flashpro.diagnostics.display"]["enum"] == ["diagnostic", "codeLens"]
+    assert Settings().diagnostics.display == "diagnostic"

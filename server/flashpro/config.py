@@ -142,14 +142,20 @@ class CompletionSettings(_Section):
 
 
 class DiagnosticsSettings(_Section):
-    """The per-file spend diagnostic."""
+    """The per-file spend line: a diagnostic on the first line, or a code lens above it."""
 
-    enabled: bool = Field(True, description="Show the per-file spend diagnostic.")
+    enabled: bool = Field(True, description="Show the per-file spend line.")
+    display: Literal["diagnostic", "codeLens"] = Field(
+        "diagnostic",
+        description="How the spend line is shown: diagnostic (on the first line; every client "
+        "shows it, some underline the line) or codeLens (above the first line, nothing "
+        "underlined; for clients with code lenses, the VS Code extension's default).",
+    )
     severity: Literal["information", "hint"] = Field(
         "information", description="Severity of the spend diagnostic: information or hint."
     )
     window: Literal["session", "today", "all"] = Field(
-        "session", description="Which calls the spend diagnostic covers."
+        "session", description="Which calls the spend line covers."
     )
 
 

@@ -1,9 +1,11 @@
 // Drives VS Code (code-server) in headless Chromium through the flashpro extension, as a user:
-// set the API key with the extension's command, type in a Python file, trigger and accept an
-// inline suggestion, read the status bar, run the "Review this" code action and find its
-// diagnostic in the Problems panel, run "Quick edit…" (the extension asks for the instruction),
-// run "Design Selection" on a comment stating an intent (a Markdown design opens), toggle
-// automatic completions off (typing sends no FIM) and on again, open the spend report.
+// open a Python file (on a fresh machine the extension first sets up its own server, with a
+// progress notification), set the API key from the key prompt (which then goes away), type,
+// trigger and accept an inline suggestion, read the status bar and the spend code lens (no
+// squiggle), run the "Review this" code action and find its diagnostic in the Problems panel,
+// run "Quick edit…" (the extension asks for the instruction), run "Design Selection" on a
+// comment stating an intent (the design opens in the Markdown preview), toggle automatic
+// completions off (typing sends no FIM) and on again, open the spend report from the lens.
 // Screenshots and result.json go to E2E_OUT. Run by run.sh (which starts code-server and the
 // fake API and sets the environment).
 'use strict';
@@ -19,6 +21,7 @@ const RUN = process.env.E2E_RUN;
 const API_KEY = process.env.E2E_API_KEY || 'sk-test'; // a key the fake accepts
 const USER_SETTINGS = process.env.E2E_USER_SETTINGS; // the user settings.json of the run
 const FAKE_CONTROL = process.env.E2E_FAKE_CONTROL; // the fake's control server (GET /requests)
+const BUNDLED = (process.env.E2E_SERVER || 'bundled') === 'bundled'; // the extension sets up its server
 const INTENT_LINE = 10; // "# TODO: cache the answer" in main.py (quick edit keeps line counts)
 const DESIGN_GOAL = 'Cache what answer() returns'; // the fake's goal when the intent arrived
 const KEYS = {
@@ -27,14 +30,16 @@ const KEYS = {
   setApiKey: ['Control', 'Alt', 'Shift', 'F3'],
   sourceAction: ['Control', 'Alt', 'Shift', 'F4'],
   problems: ['Control', 'Alt', 'Shift', 'F5'],
-  report: ['Control', 'Alt', 'Shift', 'F6'],
   refactor: ['Control', 'Alt', 'Shift', 'F7'],
   settingsJson: ['Control', 'Alt', 'Shift', 'F8'],
   clearReviews: ['Control', 'Alt', 'Shift', 'F9'],
   reviewFile: ['Control', 'Alt', 'Shift', 'F10'],
   designSelection: ['Control', 'Alt', 'Shift', 'F11'],
   toggleAutomatic: ['Control', 'Alt', 'Shift', 'F12'],
+  showNotifications: ['Control', 'Alt', 'Shift', 'K'],
+  hideNotifications: ['Control', 'Alt', 'Shift', 'J'],
 };
+const KEY_PROMPT = /no\sDeepSeek\sAPI\skey:\scompletions\sand\sactions\sare\soff/;
 
 const started = Date.now();
 const result = { steps: [], passed: false };
@@ -149,6 +154,26 @@ async function tabTitles(page) {
   );
 }
 
+/** The text of each notification toast. */
+async function toastTexts(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.notifications-toasts .notification-list-item')].map((el) => (el.textContent || '').trim()),
+  );
+}
+
+/** The body text of the first frame (webviews nest theirs) for which `wanted(text)` holds, or ''. */
+async function frameText(page, wanted, timeout) {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const body = await frame.evaluate(() => (document.body ? document.body.innerText : '')).catch(() => '');
+      if (wanted(body)) return body;
+    }
+    await sleep(250);
+  }
+  return '';
+}
+
 async function waitForText(page, selector, pattern, timeout) {
   await page.waitForFunction(
     (sel, source) => [...document.querySelectorAll(sel)].some((el) => new RegExp(source).test(el.textContent || '')),
@@ -183,7 +208,7 @@ async function main() {
       return `status bar: ${await statusText(page)}`;
     });
 
-    await step('open main.py (the server starts)', async () => {
+    await step('open main.py', async () => {
       await chord(page, ['Control', 'p']);
       await page.waitForSelector('.quick-input-widget input', { visible: true });
       await page.keyboard.type('main.py');
@@ -191,26 +216,69 @@ async function main() {
       await page.keyboard.press('Enter');
       await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { visible: true });
       await waitForText(page, '.editor-instance .view-lines', /def\s+add/, 15000);
+      return `editor open; status bar: ${await statusText(page)}`;
+    });
+
+    if (BUNDLED) {
+      await step('first start: the extension sets up its server (progress notification)', async () => {
+        await waitForText(page, '.notifications-toasts', /flashpro: setting up the language server/, 60000);
+        await shot(page, '00-setting-up');
+        const shown = await toastTexts(page);
+        // pip from PyPI on a cold cache: a minute or two on a slow machine.
+        await page.waitForFunction(
+          () => ![...document.querySelectorAll('.notifications-toasts .notification-list-item')].some((el) => /setting up the language server/.test(el.textContent || '')),
+          { timeout: 300000, polling: 500 },
+        );
+        return `notification: ${JSON.stringify(shown.find((t) => /setting up/.test(t)))}; then gone`;
+      });
+    }
+
+    await step('the server asks for a key: a prompt notification and the status bar', async () => {
+      await waitForText(page, '.notifications-toasts', KEY_PROMPT, 60000);
       await page.waitForFunction(
         () => {
           const item = [...document.querySelectorAll('.statusbar-item')].find((el) => (el.id || '').includes('flashpro.status'));
           return item && /set API key/.test(item.textContent || '');
         },
-        // A fresh machine's first start (code-server's extension host, the server's first
-        // imports) was seen to take over 20 s.
-        { timeout: 45000, polling: 200 },
+        { timeout: 30000, polling: 200 },
       );
-      return `editor open; status bar: ${await statusText(page)}`;
+      const toasts = await toastTexts(page);
+      if (toasts.some((t) => /API key is configured/.test(t))) {
+        throw new Error(`the server's raw key message is shown as well: ${JSON.stringify(toasts)}`);
+      }
+      await shot(page, '00-key-prompt');
+      return `prompt: ${JSON.stringify(toasts.find((t) => KEY_PROMPT.test(t)))}; status bar: ${await statusText(page)}`;
     });
 
-    await step('set the API key (flashpro: Set DeepSeek API key)', async () => {
-      await chord(page, KEYS.setApiKey);
+    await step("set the API key from the prompt's link; the prompt goes away", async () => {
+      const clicked = await page.evaluate((source) => {
+        const item = [...document.querySelectorAll('.notifications-toasts .notification-list-item')].find((el) =>
+          new RegExp(source).test(el.textContent || ''),
+        );
+        const link = item && [...item.querySelectorAll('a')].find((a) => /Set API key/.test(a.textContent || ''));
+        if (!link) return item ? item.innerHTML.slice(0, 500) : 'no prompt';
+        link.click();
+        return 'clicked';
+      }, KEY_PROMPT.source);
+      if (clicked !== 'clicked') throw new Error(`no "Set API key" link in the prompt: ${clicked}`);
       await page.waitForSelector('.quick-input-widget input[type="password"]', { visible: true });
       await page.keyboard.type(API_KEY);
       await shot(page, '01-set-api-key');
       await page.keyboard.press('Enter');
       await waitForText(page, '.notifications-toasts', /API key saved/, 30000);
-      return 'saved; server restarted';
+      await page.waitForFunction(
+        (source) => ![...document.querySelectorAll('.notifications-toasts .notification-list-item')].some((el) => new RegExp(source).test(el.textContent || '')),
+        { timeout: 15000, polling: 200 },
+        KEY_PROMPT.source,
+      );
+      // Not merely hidden: the notification centre no longer holds it either.
+      await chord(page, KEYS.showNotifications);
+      await page.waitForSelector('.notifications-center.visible', { timeout: 5000 });
+      const centre = await page.evaluate(() => document.querySelector('.notifications-center')?.textContent || '');
+      await shot(page, '01-notifications-after-key');
+      await chord(page, KEYS.hideNotifications);
+      if (KEY_PROMPT.test(centre)) throw new Error(`the key prompt is still in the notification centre: ${centre.slice(0, 300)}`);
+      return 'saved; the server restarted; the prompt is gone (toasts and notification centre)';
     });
 
     await step('type and see ghost text', async () => {
@@ -258,6 +326,24 @@ async function main() {
       return text;
     });
 
+    await step('the spend line is a code lens above line 1, with no squiggle', async () => {
+      // The line follows each call (workspace/codeLens/refresh): wait for the accepted completion's tokens.
+      await waitForText(page, '.editor-instance .codelens-decoration', /flashpro:\s[1-9][\d.k]*\stokens.*cache\shit.*1\/\d+\scompletions\saccepted/, 20000).catch(
+        async (error) => {
+          const shown = await page.evaluate(() => [...document.querySelectorAll('.editor-instance .codelens-decoration')].map((el) => el.textContent));
+          throw new Error(`${error.message}; lenses: ${JSON.stringify(shown)}`);
+        },
+      );
+      const lens = await page.evaluate(() => document.querySelector('.editor-instance .codelens-decoration')?.textContent.trim());
+      const squiggles = await page.evaluate(
+        () => document.querySelectorAll('.editor-instance [class*="squiggly-info"], .editor-instance [class*="squiggly-hint"]').length,
+      );
+      if (squiggles > 0) throw new Error(`${squiggles} information/hint squiggles in the editor`);
+      await shot(page, '03-spend-lens');
+      result.spendLens = lens;
+      return `lens: ${JSON.stringify(lens)}; no information squiggle`;
+    });
+
     await step('run the "Review this" code action', async () => {
       await chord(page, ['Control', 'g']);
       await page.waitForSelector('.quick-input-widget input', { visible: true });
@@ -267,6 +353,8 @@ async function main() {
       await chord(page, KEYS.problems);
       await waitForText(page, '.markers-panel', /e2e:\scompare\swith\sNone/, 60000);
       await waitForText(page, '.markers-panel', /flashpro-review/, 5000);
+      const panel = await page.evaluate(() => document.querySelector('.markers-panel')?.textContent || '');
+      if (/cache\shit/.test(panel)) throw new Error(`the spend line is in the Problems panel: ${panel.slice(0, 300)}`);
       await shot(page, '05-review-diagnostic');
       return 'Problems: "e2e: compare with None using \'is\'." (flashpro-review)';
     });
@@ -300,37 +388,37 @@ async function main() {
       return 'line 7 became "return sum((a, b))"';
     });
 
-    await step('extension command: Design Selection on a comment stating the intent', async () => {
+    await step('extension command: Design Selection on a comment: the design opens in the Markdown preview', async () => {
       await goToLine(page, INTENT_LINE); // an empty selection: the server takes the paragraph
       await chord(page, KEYS.designSelection);
       await page
         .waitForFunction(
-          () => /\.md$/.test(document.querySelector('.tabs-container .tab.active .monaco-icon-label-container')?.textContent.trim() || ''),
+          () => /^Preview .+\.md$/.test(document.querySelector('.tabs-container .tab.active .monaco-icon-label-container')?.textContent.trim() || ''),
           { timeout: 60000, polling: 200 },
         )
         .catch(async (error) => {
           throw new Error(`${error.message}; the tabs: ${JSON.stringify(await tabTitles(page))}`);
         });
-      const goal = new RegExp(`#\\sDesign:\\s${DESIGN_GOAL.replace(/[()]/g, '\\$&').replace(/ /g, '\\s')}`);
-      await waitForText(page, '.editor-instance .view-lines', goal, 15000).catch(async () => {
-        const shown = await page.evaluate(() =>
-          [...document.querySelectorAll('.editor-instance .view-lines')].map((el) => el.textContent.slice(0, 200)),
-        );
-        throw new Error(`the design editor shows ${JSON.stringify(shown)}`);
-      });
+      // The preview is a webview: its rendered heading lives in a nested frame.
+      const heading = `Design: ${DESIGN_GOAL}`;
+      const rendered = await frameText(page, (text) => text.includes(heading), 20000);
+      if (!rendered.includes(heading) || /^#\s/m.test(rendered)) {
+        throw new Error(`the preview shows: ${rendered.slice(0, 300) || '(nothing)'}`);
+      }
       const [tab] = await tabTitles(page);
+      const name = tab.replace(/^Preview /, '');
       const folder = path.join(WORKSPACE, '.flashpro', 'designs');
       const names = fs.existsSync(folder) ? fs.readdirSync(folder).sort() : [];
-      if (!names.includes(tab) || !names.includes(tab.replace(/\.md$/, '.json'))) {
+      if (!names.includes(name) || !names.includes(name.replace(/\.md$/, '.json'))) {
         throw new Error(`the tab is "${tab}"; ${folder} holds ${JSON.stringify(names)}`);
       }
-      const markdown = fs.readFileSync(path.join(folder, tab), 'utf8');
-      const saved = JSON.parse(fs.readFileSync(path.join(folder, tab.replace(/\.md$/, '.json')), 'utf8'));
-      if (!markdown.startsWith(`# Design: ${DESIGN_GOAL}\n`) || saved.goal !== DESIGN_GOAL || saved.lines !== String(INTENT_LINE)) {
+      const markdown = fs.readFileSync(path.join(folder, name), 'utf8');
+      const saved = JSON.parse(fs.readFileSync(path.join(folder, name.replace(/\.md$/, '.json')), 'utf8'));
+      if (!markdown.startsWith(`# ${heading}\n`) || saved.goal !== DESIGN_GOAL || saved.lines !== String(INTENT_LINE)) {
         throw new Error(`the design on disk: ${JSON.stringify(saved)}\n${markdown}`);
       }
-      await shot(page, '09-design');
-      return `tab "${tab}" shows "# Design: ${DESIGN_GOAL}"; .flashpro/designs/ holds ${names.join(', ')}`;
+      await shot(page, '09-design-preview');
+      return `tab "${tab}" renders the heading "${heading}"; .flashpro/designs/ holds ${names.join(', ')}`;
     });
 
     await step('extension command: Toggle Automatic Completions (off: typing sends no FIM; on again)', async () => {
@@ -382,9 +470,13 @@ async function main() {
       return `off: "${key}": false in settings.json, no FIM request in 1.5 s after typing; on: true, the next keystroke sent one`;
     });
 
-    await step('show the spend report', async () => {
-      await chord(page, KEYS.report);
-      await page.waitForSelector('iframe.webview', { timeout: 20000 });
+    await step('click the spend lens: the spend report opens', async () => {
+      // A real mouse click: the editor acts on its own mouse events, not on DOM clicks.
+      const links = await page.$$('.editor-instance .codelens-decoration a');
+      const texts = await Promise.all(links.map((link) => link.evaluate((el) => el.textContent || '')));
+      const lens = links[texts.findIndex((text) => /flashpro:/.test(text))];
+      if (lens === undefined) throw new Error(`no spend lens to click in the active editor (lenses: ${JSON.stringify(texts)})`);
+      await lens.click();
       // The page lives in a frame nested in the webview's iframe: wait for its rendered text.
       const deadline = Date.now() + 20000;
       let text = '';
@@ -411,7 +503,10 @@ async function main() {
       await page.keyboard.press('End');
       await page.keyboard.type(',\n"flashpro.server.command": ["python3", "-c", "import sys; sys.exit(3)"]');
       await chord(page, ['Control', 's']);
-      await waitForText(page, '.notifications-toasts', /flashpro: the language server exited while starting/, 30000);
+      const failure = /flashpro: the language server exited while starting: `python3 -c "import sys; sys\.exit\(3\)"` exited with code 3\./;
+      await waitForText(page, '.notifications-toasts', failure, 30000).catch(async (error) => {
+        throw new Error(`${error.message}; the notifications: ${JSON.stringify(await toastTexts(page))}`);
+      });
       const buttons = await page.evaluate(() =>
         [...document.querySelectorAll('.notifications-toasts .notification-list-item')]
           .filter((el) => /exited while starting/.test(el.textContent || ''))
@@ -428,7 +523,8 @@ async function main() {
         { timeout: 10000, polling: 200 },
       );
       await shot(page, '12-server-cannot-start');
-      return `notification with ${JSON.stringify(buttons)}; status bar: not running`;
+      const text = (await toastTexts(page)).find((t) => /exited while starting/.test(t));
+      return `${JSON.stringify(text)} with ${JSON.stringify(buttons)}; status bar: not running`;
     });
     result.passed = true;
   } finally {

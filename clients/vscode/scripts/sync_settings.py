@@ -10,7 +10,9 @@ enums and bounds taken from the model. Rules:
 - a model nested deeper (an action route: `flashpro.actions.review`) is one object setting whose
   default is the whole object (VS Code and the server both merge a partial object over it);
 - `X | None` allows null; a `None` default is written as null;
-- `apiKey` is never a setting: the extension keeps the key in VS Code's secret storage.
+- `apiKey` is never a setting: the extension keeps the key in VS Code's secret storage;
+- a few defaults differ in VS Code on purpose (`CLIENT_DEFAULTS`): the extension then sends
+  that value to the server unless the user sets another.
 
 The client-only settings live in the category with id `flashpro.client`, which this script
 leaves as it is. Run with the project's virtual environment, from anywhere:
@@ -37,6 +39,10 @@ CLIENT_CATEGORY = "flashpro.client"
 EXCLUDED = frozenset({"apiKey"})
 """Wire names of `Settings` fields that are not VS Code settings."""
 GENERAL = "general"
+CLIENT_DEFAULTS: dict[str, Any] = {
+    "flashpro.diagnostics.display": "codeLens",  # VS Code underlines a diagnostic's range
+}
+"""VS Code defaults that differ from the server's own, by full key."""
 
 _DROPPED = frozenset({"title", "default"})
 
@@ -144,7 +150,9 @@ def server_categories() -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = []
     order = 0
     for index, (alias, props) in enumerate(categories, start=1):
-        for setting in props.values():
+        for key, setting in props.items():
+            if key in CLIENT_DEFAULTS:
+                setting["default"] = CLIENT_DEFAULTS[key]
             setting["order"] = order
             order += 1
         title = alias[0].upper() + alias[1:]

@@ -1,15 +1,21 @@
 /**
  * Creates, starts, stops and restarts the language client, and owns what it is started with:
- * the server command line, the document selector, `initializationOptions` (settings plus the
- * API key from the secret store) and the middleware that injects the key into
- * `workspace/configuration` answers and asks for a quick-edit instruction.
+ * the server command line (`flashpro.server.command`, else the bundled server in the private
+ * environment that environment.ts builds on first start, with a progress notification), the
+ * document selector, `initializationOptions` (settings plus the API key from the secret store)
+ * and the middleware: the key in `workspace/configuration` answers, the quick-edit
+ * instruction, designs opened in the Markdown preview, the spend lens opening the report.
  *
- * Failures to start (or a server that keeps exiting) end in one error notification with
- * "Open settings" and "Show log" buttons; the status bar then says the server is not running.
+ * The server's messages about the API key become the key prompt (keyPrompt.ts), which goes
+ * away once the key is fixed. Failures to start (no Python, pip failing, a server that exits
+ * or keeps exiting) end in one error notification that names the command and how it ended,
+ * with "Open settings" and "Show log" buttons; the status bar then says the server is not
+ * running.
  */
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 
 import * as vscode from 'vscode';
 import {
@@ -21,29 +27,34 @@ import {
   ExecuteCommandRequest,
   LanguageClient,
   type LanguageClientOptions,
-  MessageType,
   ResponseError,
   RevealOutputChannelOn,
   type ServerOptions,
   ShowMessageNotification,
-  type ShowMessageParams,
   State,
 } from 'vscode-languageclient/node';
 
-import { CLIENT_ID, Command, SECRET_API_KEY, SECTION, STATUS_NOTIFICATION, ServerCommand, Setting } from './constants';
-import { SET_KEY_BUTTON, messageButtons } from './messages';
+import { CLIENT_ID, SECRET_API_KEY, SECTION, STATUS_NOTIFICATION, ServerCommand, Setting } from './constants';
+import { SetupError, ensureEnvironment, pythonCandidates } from './environment';
+import { KeyPrompt } from './keyPrompt';
+import { keepsStopping, lensCommand, opensAsPreview, startFailure } from './messages';
+import { askInstruction, lazyProgress, showKeyPrompt, showServerMessage } from './notifications';
+import { ServerProcess, pythonEnv, runProcess } from './processes';
+import { selectedInterpreter } from './python';
 import { redactingChannel } from './redact';
 import {
   answerConfiguration,
+  bundledCommand,
+  commandFromSetting,
   documentSelector,
   findOnPath,
   formatCommandLine,
   initializationOptions,
   needsInstruction,
-  resolveServerCommand,
   type ServerCommandLine,
   withInstruction,
 } from './settings';
+import { parseStatus } from './status';
 import type { StatusBar } from './statusBar';
 
 /** Restarts allowed after crashes within `RESTART_WINDOW_MS` before giving up. */
@@ -70,32 +81,6 @@ class FlashproLanguageClient extends LanguageClient {
   }
 }
 
-/** A server message as the language client shows it, with a "Set API key" button on key messages. */
-async function showServerMessage(params: ShowMessageParams): Promise<void> {
-  const show =
-    params.type === MessageType.Error
-      ? vscode.window.showErrorMessage
-      : params.type === MessageType.Warning
-        ? vscode.window.showWarningMessage
-        : vscode.window.showInformationMessage;
-  const picked = await show(params.message, ...messageButtons(params.message));
-  if (picked === SET_KEY_BUTTON) {
-    await vscode.commands.executeCommand(Command.setApiKey);
-  }
-}
-
-/** Asks for a quick-edit instruction; undefined when the user cancels. */
-export async function askInstruction(): Promise<string | undefined> {
-  const value = await vscode.window.showInputBox({
-    title: 'flashpro: Quick edit',
-    prompt: 'How should the selection change?',
-    placeHolder: 'e.g. add type hints and a docstring',
-    ignoreFocusOut: true,
-    validateInput: (text) => (text.trim() === '' ? 'Say what to change.' : undefined),
-  });
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-}
-
 /** Is `file` an executable regular file? */
 function isExecutable(file: string): boolean {
   try {
@@ -106,14 +91,27 @@ function isExecutable(file: string): boolean {
   }
 }
 
+/** Buttons of the error notification. */
+const OPEN_SETTINGS = 'Open settings';
+const SHOW_LOG = 'Show log';
+const RETRY = 'Retry';
+
+/** How long a stopping server may take to exit before it is killed. */
+const EXIT_GRACE_MS = 2000;
+
 /** The language server connection of one window. */
 export class ServerConnection implements vscode.Disposable {
   private client: FlashproLanguageClient | undefined;
+  private process: ServerProcess | undefined;
+  private line: ServerCommandLine | undefined;
   private apiKey: string | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private fatalShown = false;
+  /** A start failed for good: documents opening do not try again until a restart. */
+  private gaveUp = false;
   private everRunning = false;
   private restarts: number[] = [];
+  private readonly keyPrompt = new KeyPrompt(showKeyPrompt);
   private readonly disposables: vscode.Disposable[] = [];
   /** The channel given to the client: every line passes through key redaction. */
   private readonly clientChannel: vscode.LogOutputChannel;
@@ -127,7 +125,7 @@ export class ServerConnection implements vscode.Disposable {
     this.disposables.push(
       vscode.workspace.onDidChangeConfiguration((event) => {
         if (
-          this.client !== undefined &&
+          (this.client !== undefined || this.gaveUp) &&
           (event.affectsConfiguration(Setting.serverCommand) || event.affectsConfiguration(Setting.enabledLanguages))
         ) {
           void this.restart();
@@ -153,9 +151,9 @@ export class ServerConnection implements vscode.Disposable {
     return next;
   }
 
-  /** Starts the server unless it is running (or starting). */
+  /** Starts the server unless it is running (or starting), or a start failed (see restart). */
   start(): Promise<void> {
-    return this.serialize(() => this.doStart());
+    return this.serialize(() => (this.gaveUp ? Promise.resolve() : this.doStart()));
   }
 
   /** Stops the server (no-op when stopped). */
@@ -163,9 +161,10 @@ export class ServerConnection implements vscode.Disposable {
     return this.serialize(() => this.doStop());
   }
 
-  /** Stops and starts again with freshly read settings and key. */
+  /** Stops and starts again with freshly read settings and key (also after a failed start). */
   restart(): Promise<void> {
     return this.serialize(async () => {
+      this.gaveUp = false;
       await this.doStop();
       await this.doStart();
     });
@@ -209,26 +208,54 @@ export class ServerConnection implements vscode.Disposable {
     return Boolean(this.apiKey || process.env.DEEPSEEK_API_KEY || (typeof setting === 'string' && setting.trim()));
   }
 
-  private commandLine(): ServerCommandLine {
+  /** `flashpro.server.command`, else the bundled server (its environment built if need be). */
+  private async commandLine(): Promise<ServerCommandLine> {
     const setting = vscode.workspace.getConfiguration().get<unknown>(Setting.serverCommand);
-    return resolveServerCommand(setting, {
-      pathVariable: process.env.PATH ?? '',
-      isExecutable,
+    const fromSetting = commandFromSetting(setting, {
       workspaceFolder: vscode.workspace.workspaceFolders?.[0]?.uri.fsPath,
       home: os.homedir(),
     });
+    if (fromSetting !== undefined) {
+      return fromSetting;
+    }
+    const progress = lazyProgress('flashpro: setting up the language server');
+    const setupLog = (line: string): void => this.log.info(`[setup] ${line}`);
+    try {
+      const environment = await ensureEnvironment({
+        storageDir: this.context.globalStorageUri.fsPath,
+        bundleDir: path.join(this.context.extensionPath, 'bundled'),
+        spawn: runProcess,
+        candidates: async () =>
+          pythonCandidates(await selectedInterpreter(vscode.workspace.workspaceFolders?.[0]?.uri, setupLog), (name) =>
+            findOnPath(name, { pathVariable: process.env.PATH ?? '', isExecutable }),
+          ),
+        log: setupLog,
+        progress: (message) => {
+          this.status.showStarting(message);
+          progress.report(message);
+        },
+      });
+      this.log.info(
+        environment.created
+          ? `the server's private environment is ready (flashpro ${environment.version})`
+          : `using the server's private environment (flashpro ${environment.version})`,
+      );
+      return bundledCommand(environment.python);
+    } finally {
+      progress.done();
+    }
   }
 
   /** Why `line` cannot be started, or undefined when its program exists. */
   private missingProgram(line: ServerCommandLine): string | undefined {
-    const found = line.command.includes('/')
+    const found = line.command.includes('/') || line.command.includes('\\')
       ? isExecutable(line.command)
       : findOnPath(line.command, { pathVariable: process.env.PATH ?? '', isExecutable }) !== undefined;
     if (found) {
       return undefined;
     }
     const where = line.source === 'setting' ? ' (flashpro.server.command)' : '';
-    return `cannot start the language server: \`${line.command}\`${where} was not found. Install flashpro (\`pip install flashpro-lsp\`) or set flashpro.server.command.`;
+    return `cannot start the language server: \`${line.command}\`${where} was not found. Correct flashpro.server.command, or clear it to use the server bundled with the extension.`;
   }
 
   private async doStart(): Promise<void> {
@@ -239,7 +266,17 @@ export class ServerConnection implements vscode.Disposable {
     this.everRunning = false;
     this.restarts = [];
     this.apiKey = (await this.context.secrets.get(SECRET_API_KEY)) ?? undefined;
-    const line = this.commandLine();
+    this.status.showStarting();
+    let line: ServerCommandLine;
+    try {
+      line = await this.commandLine();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.log.error(message);
+      this.showFatal(message, error instanceof SetupError && error.problem !== 'no-wheel');
+      return;
+    }
+    this.line = line;
     this.log.info(`starting the language server: ${formatCommandLine(line)}`);
     const missing = this.missingProgram(line);
     if (missing !== undefined) {
@@ -248,15 +285,21 @@ export class ServerConnection implements vscode.Disposable {
       return;
     }
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-    const serverOptions: ServerOptions = {
-      command: line.command,
-      args: line.args,
-      options: cwd !== undefined && fs.existsSync(cwd) ? { cwd } : {},
+    // A function, not an Executable: the process is ours, so a failed start can say how it ended.
+    const serverOptions: ServerOptions = () => {
+      this.process = new ServerProcess(line.command, line.args, {
+        cwd: cwd !== undefined && fs.existsSync(cwd) ? cwd : undefined,
+        env: line.source === 'bundled' ? pythonEnv() : process.env,
+      });
+      return Promise.resolve(this.process.child);
     };
     const config = vscode.workspace.getConfiguration();
-    const client = new FlashproLanguageClient(serverOptions, this.clientOptions(config), (message) =>
-      this.showFatal(message),
-    );
+    const client = new FlashproLanguageClient(serverOptions, this.clientOptions(config), (message) => {
+      // While starting, client.start() fails as well and the catch below says more (exit code).
+      if (this.everRunning) {
+        this.showFatal(message);
+      }
+    });
     client.onDidChangeState((event) => {
       if (event.newState === State.Running) {
         this.everRunning = true;
@@ -267,25 +310,38 @@ export class ServerConnection implements vscode.Disposable {
         this.status.showStopped();
       }
     });
-    client.onNotification(STATUS_NOTIFICATION, (payload: unknown) => this.status.showStatus(payload));
+    client.onNotification(STATUS_NOTIFICATION, (payload: unknown) => {
+      this.status.showStatus(payload);
+      this.keyPrompt.status(parseStatus(payload));
+    });
     // Registered before start, so it replaces the client's default window/showMessage handler.
-    client.onNotification(ShowMessageNotification.type, (params) => void showServerMessage(params));
+    client.onNotification(ShowMessageNotification.type, (params) => {
+      if (!this.keyPrompt.serverMessage(params.message)) {
+        showServerMessage(params);
+      }
+    });
     this.client = client;
-    this.status.showStarting();
     try {
       await client.start();
     } catch (error) {
-      this.log.error(`the language server did not start: ${String(error)}`);
-      this.showFatal(`the language server did not start (${formatCommandLine(line)}).`);
+      const server = this.process;
+      const ending = server !== undefined ? await server.exited(EXIT_GRACE_MS) : undefined;
+      const reason = error instanceof Error ? error.message : String(error);
+      const message = startFailure(formatCommandLine(line), ending, server?.stderrLines() ?? [], reason);
+      this.log.error(`${message} (${reason})`);
+      this.showFatal(message);
       this.client = undefined;
       await client.dispose().catch(() => undefined);
-      this.status.showStopped();
+      await server?.stop(EXIT_GRACE_MS);
+      this.status.showStopped(message);
     }
   }
 
   private async doStop(): Promise<void> {
     const client = this.client;
+    const server = this.process;
     this.client = undefined;
+    this.keyPrompt.close();
     if (client === undefined) {
       return;
     }
@@ -294,6 +350,7 @@ export class ServerConnection implements vscode.Disposable {
     } catch (error) {
       this.log.warn(`stopping the language server: ${String(error)}`);
     }
+    await server?.stop(EXIT_GRACE_MS);
     this.status.showStopped();
   }
 
@@ -305,7 +362,7 @@ export class ServerConnection implements vscode.Disposable {
       initializationOptions: initializationOptions(config.get<unknown>(SECTION), this.apiKey),
       synchronize: { configurationSection: SECTION },
       errorHandler: this.errorHandler(),
-      // No raw error toast: a failed start ends in showFatal's notification (from start()).
+      // No raw error toast: a failed start ends in the notification doStart shows.
       initializationFailedHandler: (error) => {
         this.log.error(`the language server failed to initialize: ${String(error)}`);
         return false;
@@ -319,6 +376,33 @@ export class ServerConnection implements vscode.Disposable {
             }
             return answerConfiguration(params.items, result, this.apiKey);
           },
+        },
+        window: {
+          // Designs and explanations are Markdown documents: show them rendered.
+          showDocument: async (params, token, next) => {
+            if (opensAsPreview(params.uri) && params.external !== true) {
+              try {
+                await vscode.commands.executeCommand('markdown.showPreview', vscode.Uri.parse(params.uri));
+                return { success: true };
+              } catch (error) {
+                this.log.warn(`no Markdown preview (${String(error)}); opening the file as text`);
+              }
+            }
+            return next(params, token);
+          },
+        },
+        provideCodeLenses: async (document, token, next) => {
+          const lenses = await next(document, token);
+          for (const lens of lenses ?? []) {
+            if (lens.command !== undefined) {
+              // The spend lens: the server's report command stands for the report panel.
+              const command = lensCommand(lens.command.command);
+              if (command !== lens.command.command) {
+                lens.command = { ...lens.command, command, arguments: [] };
+              }
+            }
+          }
+          return lenses;
         },
         executeCommand: async (command, args, next): Promise<unknown> => {
           if (command === ServerCommand.quickEdit && needsInstruction(args)) {
@@ -339,17 +423,17 @@ export class ServerConnection implements vscode.Disposable {
     return {
       error: (_error, _message, count): ErrorHandlerResult =>
         count !== undefined && count <= 3 ? { action: ErrorAction.Continue } : { action: ErrorAction.Shutdown },
-      closed: (): CloseHandlerResult => {
+      closed: async (): Promise<CloseHandlerResult> => {
         if (!this.everRunning) {
-          return { action: CloseAction.DoNotRestart, message: 'the language server exited while starting.' };
+          // client.start() fails too, and doStart says how the process ended.
+          return { action: CloseAction.DoNotRestart, handled: true };
         }
         const now = Date.now();
         this.restarts = [...this.restarts.filter((t) => now - t < RESTART_WINDOW_MS), now];
         if (this.restarts.length > MAX_RESTARTS) {
-          return {
-            action: CloseAction.DoNotRestart,
-            message: `the language server stopped ${this.restarts.length} times in 3 minutes and will not be restarted.`,
-          };
+          const ending = await this.process?.exited(EXIT_GRACE_MS);
+          const line = this.line !== undefined ? formatCommandLine(this.line) : 'flashpro';
+          return { action: CloseAction.DoNotRestart, message: keepsStopping(line, this.restarts.length, ending) };
         }
         return { action: CloseAction.Restart, handled: true };
       },
@@ -357,18 +441,22 @@ export class ServerConnection implements vscode.Disposable {
   }
 
   /** One error notification per start attempt, with buttons to the settings and the log. */
-  private showFatal(message: string): void {
+  private showFatal(message: string, retry = false): void {
+    this.gaveUp = true;
     this.status.showStopped(message);
     if (this.fatalShown) {
       return;
     }
     this.fatalShown = true;
     const text = message.startsWith('flashpro') ? message : `flashpro: ${message}`;
-    void vscode.window.showErrorMessage(text, 'Open settings', 'Show log').then((choice) => {
-      if (choice === 'Open settings') {
+    const buttons = retry ? [RETRY, OPEN_SETTINGS, SHOW_LOG] : [OPEN_SETTINGS, SHOW_LOG];
+    void vscode.window.showErrorMessage(text, ...buttons).then((choice) => {
+      if (choice === OPEN_SETTINGS) {
         void vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${this.context.extension.id}`);
-      } else if (choice === 'Show log') {
+      } else if (choice === SHOW_LOG) {
         this.log.show(true);
+      } else if (choice === RETRY) {
+        void this.restart();
       }
     });
   }
@@ -377,6 +465,7 @@ export class ServerConnection implements vscode.Disposable {
     for (const disposable of this.disposables) {
       disposable.dispose();
     }
+    this.keyPrompt.close();
     void this.stop();
   }
 }

@@ -6,8 +6,9 @@
 
 import * as vscode from 'vscode';
 
-import { askInstruction, type ServerConnection } from './client';
+import type { ServerConnection } from './client';
 import { Command, SECRET_API_KEY, ServerCommand, Setting } from './constants';
+import { askInstruction } from './notifications';
 import { ReportPanel, type ReportRequest } from './reportPanel';
 
 /** An LSP range (0-based lines, UTF-16 characters: VS Code's own positions). */

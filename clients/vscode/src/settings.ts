@@ -96,19 +96,24 @@ export function documentSelector(enabledLanguages: unknown): DocumentFilter[] {
 export interface ServerCommandLine {
   command: string;
   args: string[];
-  source: 'setting' | 'path' | 'python';
+  /** `setting`: flashpro.server.command; `bundled`: the private environment's server. */
+  source: 'setting' | 'bundled';
 }
 
-/** What `resolveServerCommand` needs from the machine (injected so tests need none). */
+/** What `commandFromSetting` needs from the machine (injected so tests need none). */
 export interface CommandEnvironment {
-  /** The PATH variable. */
-  pathVariable: string;
-  /** True when `file` exists and may be executed. */
-  isExecutable: (file: string) => boolean;
   /** The first workspace folder, for `${workspaceFolder}` in the setting. */
   workspaceFolder?: string;
   /** The home directory, for a leading `~/` in the setting. */
   home?: string;
+}
+
+/** What `findOnPath` needs from the machine. */
+export interface PathEnvironment {
+  /** The PATH variable. */
+  pathVariable: string;
+  /** True when `file` exists and may be executed. */
+  isExecutable: (file: string) => boolean;
   /** Path separator of PATH (default: the platform's). */
   delimiter?: string;
 }
@@ -126,7 +131,7 @@ function expand(arg: string, env: CommandEnvironment): string {
 }
 
 /** The full path of `name` on PATH, or undefined. */
-export function findOnPath(name: string, env: CommandEnvironment): string | undefined {
+export function findOnPath(name: string, env: PathEnvironment): string | undefined {
   for (const dir of env.pathVariable.split(env.delimiter ?? path.delimiter)) {
     if (dir === '') {
       continue;
@@ -140,22 +145,23 @@ export function findOnPath(name: string, env: CommandEnvironment): string | unde
 }
 
 /**
- * The server command line: the `flashpro.server.command` setting (command then arguments) when
- * it is a non-empty list of strings; else `flashpro lsp` when `flashpro` is on PATH; else
- * `python3 -m flashpro lsp`.
+ * The server command line from the `flashpro.server.command` setting (command then arguments),
+ * or undefined when it is not a non-empty list of strings: the extension then runs its bundled
+ * server from its private environment.
  */
-export function resolveServerCommand(setting: unknown, env: CommandEnvironment): ServerCommandLine {
+export function commandFromSetting(setting: unknown, env: CommandEnvironment): ServerCommandLine | undefined {
   if (Array.isArray(setting) && setting.length > 0 && setting.every((a): a is string => typeof a === 'string')) {
     const [command, ...args] = setting.map((arg) => expand(arg, env));
     if (command.trim() !== '') {
       return { command, args, source: 'setting' };
     }
   }
-  const flashpro = findOnPath('flashpro', env);
-  if (flashpro !== undefined) {
-    return { command: flashpro, args: ['lsp'], source: 'path' };
-  }
-  return { command: 'python3', args: ['-m', 'flashpro', 'lsp'], source: 'python' };
+  return undefined;
+}
+
+/** The command line of the bundled server in the private environment whose Python is `python`. */
+export function bundledCommand(python: string): ServerCommandLine {
+  return { command: python, args: ['-m', 'flashpro', 'lsp'], source: 'bundled' };
 }
 
 /** The command line as one readable string (for messages and the log). */

@@ -188,7 +188,7 @@ export function formatServerState(
   if (state === 'starting') {
     return {
       text: '$(sync~spin) flashpro',
-      tooltip: `**flashpro** — starting the language server…\n\n${CLICK_HINT}`,
+      tooltip: `**flashpro** — ${detail ? `setting up the language server: ${detail}` : 'starting the language server…'}\n\nClick for the server log.`,
       background: undefined,
     };
   }

@@ -35,10 +35,10 @@ export class StatusBar implements vscode.Disposable {
     this.render(this.lastStatus, this.lastCommand);
   }
 
-  /** The server is starting. */
-  showStarting(): void {
+  /** The server is starting (`detail`: what the environment setup is doing). */
+  showStarting(detail?: string): void {
     this.lastStatus = undefined;
-    this.render(formatServerState('starting'), Command.showReport);
+    this.render(formatServerState('starting', detail), Command.showLog);
   }
 
   /** The server is running (its figures arrive with the first `flashpro/status`). */

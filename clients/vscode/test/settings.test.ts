@@ -3,11 +3,13 @@ import { describe, it } from 'node:test';
 
 import {
   answerConfiguration,
+  bundledCommand,
+  commandFromSetting,
   documentSelector,
+  findOnPath,
   formatCommandLine,
   initializationOptions,
   needsInstruction,
-  resolveServerCommand,
   serverSection,
   withInstruction,
 } from '../src/settings';
@@ -99,32 +101,29 @@ describe('documentSelector', () => {
   });
 });
 
-describe('resolveServerCommand', () => {
-  const env = (executables: string[], extra: Partial<Parameters<typeof resolveServerCommand>[1]> = {}) => ({
-    pathVariable: '/usr/local/bin:/opt/venv/bin:/usr/bin',
-    isExecutable: (file: string) => executables.includes(file),
-    delimiter: ':',
-    ...extra,
-  });
-
+describe('commandFromSetting', () => {
   it('uses the setting (command then arguments), expanding ${workspaceFolder} and ~', () => {
-    const line = resolveServerCommand(['${workspaceFolder}/.venv/bin/flashpro', 'lsp', '--log-level', 'DEBUG'], env([], { workspaceFolder: '/w' }));
+    const line = commandFromSetting(['${workspaceFolder}/.venv/bin/flashpro', 'lsp', '--log-level', 'DEBUG'], { workspaceFolder: '/w' });
     assert.deepEqual(line, { command: '/w/.venv/bin/flashpro', args: ['lsp', '--log-level', 'DEBUG'], source: 'setting' });
-    assert.equal(resolveServerCommand(['~/bin/flashpro'], env([], { home: '/home/me' })).command, '/home/me/bin/flashpro');
+    assert.equal(commandFromSetting(['~/bin/flashpro'], { home: '/home/me' })?.command, '/home/me/bin/flashpro');
   });
 
-  it('finds flashpro on PATH when the setting is empty', () => {
-    assert.deepEqual(resolveServerCommand([], env(['/opt/venv/bin/flashpro'])), {
-      command: '/opt/venv/bin/flashpro',
-      args: ['lsp'],
-      source: 'path',
+  it('has no command when the setting is unset or malformed: the bundled server runs', () => {
+    assert.equal(commandFromSetting(undefined, {}), undefined);
+    assert.equal(commandFromSetting([], {}), undefined);
+    assert.equal(commandFromSetting([''], {}), undefined);
+    assert.equal(commandFromSetting(['flashpro', 3], {}), undefined);
+    assert.deepEqual(bundledCommand('/storage/server/env-0123/bin/python'), {
+      command: '/storage/server/env-0123/bin/python',
+      args: ['-m', 'flashpro', 'lsp'],
+      source: 'bundled',
     });
   });
 
-  it('falls back to python3 -m flashpro lsp', () => {
-    assert.deepEqual(resolveServerCommand(undefined, env([])), { command: 'python3', args: ['-m', 'flashpro', 'lsp'], source: 'python' });
-    assert.equal(resolveServerCommand([''], env([])).source, 'python');
-    assert.equal(resolveServerCommand(['flashpro', 3], env([])).source, 'python');
+  it('finds programs on PATH', () => {
+    const env = { pathVariable: '/usr/local/bin::/opt/venv/bin', isExecutable: (f: string) => f === '/opt/venv/bin/flashpro', delimiter: ':' };
+    assert.equal(findOnPath('flashpro', env), '/opt/venv/bin/flashpro');
+    assert.equal(findOnPath('python3', env), undefined);
   });
 
   it('formats a command line for messages', () => {

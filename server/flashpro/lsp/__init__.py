@@ -9,6 +9,7 @@ from flashpro.lsp.actions import register_actions
 from flashpro.lsp.features import ACCEPT_COMMAND, register
 from flashpro.lsp.log import EditorLogHandler
 from flashpro.lsp.server import FlashproLanguageServer
+from flashpro.lsp.spend import register_spend
 from flashpro.lsp.tasks import register_tasks
 
 __all__ = ["ACCEPT_COMMAND", "FlashproLanguageServer", "create_server"]
@@ -20,5 +21,6 @@ def create_server(log_level: int = logging.INFO) -> FlashproLanguageServer:
     register(server)
     register_actions(server)
     register_tasks(server)
+    register_spend(server)
     configure_logging(EditorLogHandler(server, log_level), log_level)
     return server

@@ -9,6 +9,7 @@ from lsprotocol import types
 
 from flashpro.documents import TextChange, uri_to_path
 from flashpro.lsp.server import FlashproLanguageServer
+from flashpro.lsp.spend import REPORT_COMMAND
 
 __all__ = [
     "ACCEPT_COMMAND",
@@ -22,7 +23,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ACCEPT_COMMAND = "flashpro.accept"
-REPORT_COMMAND = "flashpro.report"
 # Copilot-compatible acceptance notifications.
 DID_SHOW = "textDocument/didShowCompletion"
 DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
@@ -86,6 +86,7 @@ def register(server: FlashproLanguageServer) -> None:
     @server.feature(types.INITIALIZED)
     async def initialized(ls: FlashproLanguageServer, params: types.InitializedParams) -> None:
         await ls.pull_configuration()
+        ls.spend.sync()
         ls.send_status(await ls.core.status())  # the status bar has a state before any call
         ls.run_task(ls.core.check_models(), "check models")
         ls.run_task(ls.core.warm_up(), "load the tokenizer")
@@ -98,6 +99,7 @@ def register(server: FlashproLanguageServer) -> None:
         if isinstance(settings, dict) and isinstance(settings.get("flashpro"), dict):
             ls.core.configure(workspace_config=settings["flashpro"])
         await ls.pull_configuration()
+        ls.spend.sync()  # flashpro.diagnostics.display may have changed
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: FlashproLanguageServer, params: types.DidOpenTextDocumentParams) -> None:

@@ -20,6 +20,7 @@ from pygls.protocol.language_server import lsp_method
 from flashpro import __version__
 from flashpro.app import Flashpro
 from flashpro.documents import Position
+from flashpro.lsp.spend import SpendView
 
 __all__ = ["REVIEW_SOURCE", "STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
 
@@ -71,8 +72,8 @@ class FlashproLanguageServer(LanguageServer):
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=FlashproProtocol,
         )
-        self._spend: dict[str, types.Diagnostic] = {}
         self.core = Flashpro(frontend=self)
+        self.spend = SpendView(self)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- Frontend --------------------------------------------------------------------------
@@ -82,23 +83,8 @@ class FlashproLanguageServer(LanguageServer):
         self.window_show_message(types.ShowMessageParams(type=kind, message=text))
 
     def publish_spend(self, uri: str, message: str | None, severity: str) -> None:
-        """Set (or with None, clear) the one `flashpro` spend diagnostic on the first line."""
-        doc = self.core.documents.get(uri)
-        if message is not None and doc is not None:
-            end = doc.buffer.to_units(Position(0, len(doc.buffer.line_content(0))))
-            self._spend[uri] = types.Diagnostic(
-                range=types.Range(
-                    start=types.Position(line=0, character=0),
-                    end=types.Position(line=0, character=end),
-                ),
-                message=message,
-                severity=_SEVERITIES.get(severity, types.DiagnosticSeverity.Information),
-                source="flashpro",
-                code="spend",
-            )
-        else:
-            self._spend.pop(uri, None)
-        self._publish(uri)
+        """Show (or with None, clear) the spend line of `uri`: a diagnostic or a code lens."""
+        self.spend.show(uri, message, severity)
 
     def publish_review(self, uri: str) -> None:
         """Re-publish `uri`'s diagnostics with its current review findings."""
@@ -131,8 +117,8 @@ class FlashproLanguageServer(LanguageServer):
 
     def _publish(self, uri: str) -> None:
         diagnostics = self.review_diagnostics(uri)
-        if uri in self._spend:
-            diagnostics.insert(0, self._spend[uri])
+        if (spend := self.spend.diagnostic(uri)) is not None:
+            diagnostics.insert(0, spend)
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
         )
