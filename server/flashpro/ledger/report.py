@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from flashpro.ledger.aggregates import GroupStats, Report, Stats
@@ -133,6 +134,9 @@ class _Names:
 
 
 _COLUMNS = ("calls", "prompt", "hit %", "output", "cost", "accept %", "$/1k acc", "wasted")
+_DROPPABLE = ("$/1k acc", "output", "prompt")
+"""Columns left out, in this order, when a terminal is too narrow for the names."""
+_NAME_WIDTH = 24
 
 
 def _shorten(name: str, width: int) -> str:
@@ -149,10 +153,8 @@ def _shorten(name: str, width: int) -> str:
     return short if len(short) <= width else "…" + name[-(width - 1) :]
 
 
-def _table(
-    title: str, label: str, groups: tuple[GroupStats, ...], names: list[str], width: int
-) -> Table:
-    table = Table(
+def _new_table(title: str) -> Table:
+    return Table(
         title=title,
         title_justify="left",
         title_style="bold",
@@ -161,17 +163,34 @@ def _table(
         pad_edge=False,
         collapse_padding=True,
     )
+
+
+def _table(
+    title: str, label: str, groups: tuple[GroupStats, ...], names: list[str], console: Console
+) -> Table:
     rows = [_cells(group.stats) for group in groups]
-    # The numbers never wrap; names get the rest of the line and are cut at a `/`, never mid-name.
-    numbers = sum(
-        max([len(column), *(len(row[i]) for row in rows)]) + 2 for i, column in enumerate(_COLUMNS)
-    )
-    room = max(width - numbers - 1, 16)
-    table.add_column(label, no_wrap=True, overflow="ellipsis", min_width=min(10, room))
-    for column in _COLUMNS:
-        table.add_column(column, justify="right", no_wrap=True)
+    longest = max([len(label), *(len(name) for name in names)])
+    # The numbers never wrap; names get the rest of the line and are cut at a `/`, never
+    # mid-name. On a narrow terminal the least useful columns make room for the names first.
+    columns = list(range(len(_COLUMNS)))
+    while True:
+        numbers = _new_table(title)
+        for index in columns:
+            numbers.add_column(_COLUMNS[index], justify="right", no_wrap=True)
+        for cells in rows:
+            numbers.add_row(*(cells[i] for i in columns))
+        room = console.width - Measurement.get(console, console.options, numbers).maximum - 2
+        droppable = [i for i in columns if _COLUMNS[i] in _DROPPABLE]
+        if room >= min(longest, _NAME_WIDTH) or not droppable:
+            break
+        columns.remove(min(droppable, key=lambda i: _DROPPABLE.index(_COLUMNS[i])))
+    room = max(room, 10)
+    table = _new_table(title)
+    table.add_column(label, no_wrap=True, overflow="ellipsis", width=min(longest, room))
+    for index in columns:
+        table.add_column(_COLUMNS[index], justify="right", no_wrap=True)
     for name, cells in zip(names, rows, strict=True):
-        table.add_row(_shorten(name, room), *cells)
+        table.add_row(_shorten(name, room), *(cells[i] for i in columns))
     return table
 
 
@@ -219,10 +238,7 @@ def render_report(report: Report, console: Console, roots: Sequence[str] = ()) -
         )
     names = _Names([*(report.workspace or ()), *roots])
     files = report.by_file[:MAX_FILE_ROWS]
-    width = console.width
-    console.print(
-        _table("Spend by file", "file", files, names.names([g.key for g in files]), width)
-    )
+    console.print(_table("Spend by file", "file", files, names.names([g.key for g in files]), console))
     if len(report.by_file) > MAX_FILE_ROWS:
         rest = report.by_file[MAX_FILE_ROWS:]
         cost = sum(g.stats.cost_usd for g in rest)
@@ -232,7 +248,7 @@ def render_report(report: Report, console: Console, roots: Sequence[str] = ()) -
         ("Spend by role", "role", report.by_role),
         ("Spend by day (UTC)", "day", report.by_day),
     ):
-        console.print(_table(title, label, groups, [g.key or "(unknown)" for g in groups], width))
+        console.print(_table(title, label, groups, [g.key or "(unknown)" for g in groups], console))
 
 
 class _UsageError(Exception):
