@@ -118,11 +118,17 @@ class OfflineModel:
 
     @staticmethod
     def _locate(text: str, tail: str) -> int | None:
-        """The offset in `text` just after `tail` (the cursor), or None."""
-        if not tail:
-            return 0 if text else None
-        found = text.find(tail)
-        return None if found < 0 else found + len(tail)
+        """The offset in `text` just after `tail` (the cursor), or None. Lines are dropped from
+        the front of `tail` until it is found: the prompt may start with a header (the file's
+        path) or with context from other files."""
+        while True:
+            found = text.find(tail)
+            if found >= 0:
+                return found + len(tail)
+            cut = tail.find("\n")
+            if cut < 0:
+                return None
+            tail = tail[cut + 1 :]
 
     def _answer(self, text: str, at: int) -> str:
         """The true continuation at `at`, or (1 - p_right of the time) a wrong line."""
