@@ -325,3 +325,23 @@ def test_one_workspace_gives_bare_relative_paths(tmp_path: Path) -> None:
     files = console.export_text().split("Spend by file", 1)[1].split("Spend by model", 1)[0]
     assert "src/main.py" in files and "old.py" in files
     assert "proj/src/main.py" not in files and "/home/dev" not in files
+
+
+def test_command_line_errors_are_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.lsp_session import clean_env
+
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path)
+    for args in (["--since", "99999999d"], ["--since", ""], ["--bogus"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flashpro", "report", "--ledger", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=60,
+        )
+        assert result.returncode == 2 and result.stdout == ""
+        assert _one_error_line(result.stderr).startswith("flashpro report: ")
