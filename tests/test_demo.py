@@ -204,3 +204,35 @@ def test_demo_bad_file_is_one_line_exit_2(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert result.stderr.startswith("flashpro demo: cannot read") and result.stderr.count("\n") == 1
+
+
+def _demo(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    source = tmp_path / "small.py"
+    source.write_text(SMALL)
+    return subprocess.run(
+        [sys.executable, "-m", "flashpro", "demo", str(source), "--no-live", *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(**env),
+        timeout=300,
+    )
+
+
+def test_run_time_is_bounded(tmp_path: Path) -> None:
+    result = _demo(tmp_path, "--speed", "0.5", "--max-seconds", "0.5")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"time is up: pasted the last {len(SMALL)} characters" in result.stdout
+    assert "demo: typed=yes accepted=0" in result.stdout
+
+
+def test_with_a_key_it_calls_that_api_and_says_what_failed(tmp_path: Path, fake_deepseek) -> None:  # noqa: ANN001
+    # The tests' fake answers every action with JSON that does not validate: the demo must say
+    # so in one line and exit 1, and must not claim to be simulated.
+    result = _demo(tmp_path, "--speed", "40", DEEPSEEK_API_KEY="sk-test", DEEPSEEK_BASE_URL=fake_deepseek.url)
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "Traceback" not in out + result.stderr
+    assert f"({fake_deepseek.url})" in out and "simulated" not in out.replace("simulated=no", "")
+    assert "demo: typed=yes" in out and "review_findings=failed" in out and "simulated=no" in out
+    assert "problem: flashpro: Review this failed: the model's answer was unusable twice" in out
+    assert fake_deepseek.requests_to("fim") and len(fake_deepseek.requests_to("chat")) == 4
