@@ -157,3 +157,19 @@ def test_bad_tcp_port_is_a_usage_error() -> None:
     )
     assert result.returncode == 2
     assert "port must be 0..65535" in result.stderr
+
+
+def test_tcp_port_in_use_is_one_line_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "flashpro", "lsp", "--tcp", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=DEADLINE_S,
+        )
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in result.stderr

@@ -105,7 +105,11 @@ def _run_lsp(args: argparse.Namespace) -> int:
         def listening(bound_host: str, bound_port: int) -> None:
             _say(f"{name}: listening on {bound_host}:{bound_port} (LSP over TCP; Ctrl-C quits)")
 
-        serve_tcp(server, host, port, listening)
+        try:
+            serve_tcp(server, host, port, listening)
+        except OSError as exc:  # the address is taken or not ours
+            _say(f"{name}: cannot listen on {host}:{port}: {exc.strerror or exc}")
+            return 1
         return 0
     if sys.stdin.isatty():
         _say(

@@ -136,7 +136,9 @@ class Typist:
     async def run(self, source: str, name: str, root: Path, env: dict[str, str]) -> DemoResult:
         """Type `source` as `root/name`, then review and design it."""
         uri = (root / name).as_uri()
-        await self.client.start(root, env)
+        self.view.event("info", "starting `flashpro lsp` (the real server, over stdio)")
+        server = await self.client.start(root, env)
+        self.view.event("info", f"{server} is ready")
         try:
             self.client.open(uri, "", language_of(name))
             self.view.phase(f"Typing {name}")

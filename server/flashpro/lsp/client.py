@@ -212,7 +212,9 @@ class EditorClient:
                     return Suggestion(text, offset, request_id, item)
             return None
 
-        return msg_id, asyncio.ensure_future(answer())
+        future = asyncio.ensure_future(answer())
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen, if unread
+        return msg_id, future
 
     def cancel(self, msg_id: str) -> None:
         """`$/cancelRequest` for a pending request."""
