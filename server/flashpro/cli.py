@@ -111,7 +111,7 @@ def _run_lsp(args: argparse.Namespace) -> int:
             _say(f"{name}: cannot listen on {host}:{port}: {exc.strerror or exc}")
             return 1
         return 0
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         _say(
             f"{name}: waiting for an editor to speak LSP on stdin/stdout; this is not an "
             "interactive prompt (try `flashpro demo` or `flashpro doctor`). Ctrl-C quits."
