@@ -19,8 +19,11 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_version_and_help() -> None:
     assert _run("--version").stdout.strip() == f"flashpro {__version__}"
     usage = _run("--help").stdout
-    assert "lsp" in usage and "report" in usage
+    for command in ("lsp", "demo", "doctor", "report"):
+        assert command in usage
     assert "--tcp" in _run("lsp", "--help").stdout
+    assert "--serve-api" in _run("demo", "--help").stdout
+    assert "--settings" in _run("doctor", "--help").stdout
 
 
 def _free_port() -> int:

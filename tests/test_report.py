@@ -195,3 +195,153 @@ def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 )
 def test_parse_since(text: str, expected: datetime) -> None:
     assert parse_since(text, now=NOW) == expected
+
+
+def _one_error_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("since", "words"),
+    [
+        ("99999999d", "before the year 1"),
+        ("", "not ''"),
+        ("2026-13-45", "2026-13-45"),
+        ("yesterday", "yesterday"),
+        ("7x", "7x"),
+    ],
+)
+def test_bad_since_is_one_line_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], since: str, words: str
+) -> None:
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path)
+    assert run_report(["--ledger", str(path), "--since", since]) == 2
+    captured = capsys.readouterr()
+    line = _one_error_line(captured.err)
+    assert line.startswith("flashpro report: --since:") and words in line
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--since", "99999999d"],
+        ["--since", ""],
+        ["--since", "2026-02-30"],
+        ["--bogus"],
+        ["--workspace", ""],
+        ["--since"],
+    ],
+)
+def test_json_errors_are_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path)
+    assert run_report(["--ledger", str(path), "--json", *argv]) == 2
+    captured = capsys.readouterr()
+    data = json.loads(captured.out)
+    assert set(data) == {"error"} and data["error"]
+    assert captured.err == ""
+
+
+def test_missing_ledger_json_and_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "nope.sqlite3"
+    assert run_report(["--ledger", str(path), "--json"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert "no ledger at" in data["error"] and "--ledger PATH" in data["error"]
+    assert run_report(["--ledger", str(path)]) == 2
+    assert "no ledger at" in _one_error_line(capsys.readouterr().err)
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("content", [b"not sqlite at all\n" * 200, b"SQLite format 3\x00" + b"\xff" * 4000])
+def test_corrupt_ledger_json_and_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes
+) -> None:
+    path = tmp_path / "junk.sqlite3"
+    path.write_bytes(content)
+    assert run_report(["--ledger", str(path)]) == 2
+    assert "ledger" in _one_error_line(capsys.readouterr().err)
+    assert run_report(["--ledger", str(path), "--json"]) == 2
+    assert "ledger" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_foreign_sqlite_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    path = tmp_path / "other.sqlite3"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (x)")
+    conn.commit()
+    conn.close()
+    assert run_report(["--ledger", str(path), "--json"]) == 2
+    assert "not a flashpro ledger" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_files_relative_to_each_workspace(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path, workspace="/home/dev/a-very-long-project-folder-name")
+    with Ledger(path) as ledger:
+        ledger.record(
+            CallRecord(
+                request_id="d",
+                kind="fim",
+                role="executor",
+                model_requested="deepseek-flash",
+                time_utc=NOW,
+                workspace="file:///srv/other",
+                file_uri="file:///srv/other/pkg/mod.py",
+                prompt_tokens=10,
+                cache_hit_tokens=0,
+                cache_miss_tokens=10,
+                output_tokens=1,
+                cost_usd=0.001,
+            )
+        )
+        assert ledger.flush()
+    console = Console(record=True, width=80, color_system=None, file=io.StringIO())
+    assert run_report(["--ledger", str(path)], console=console) == 0
+    text = console.export_text()
+    # Several workspaces: each file relative to its own, under the workspace's folder name; a
+    # name too long for the line is cut at a `/` from the left, never wrapped mid-name.
+    assert "…/src/main.py" in text and "…/old.py" in text
+    assert "other/pkg/mod.py" in text
+    assert "/home/dev" not in text and "/srv/" not in text and "file://" not in text
+    wide = Console(record=True, width=160, color_system=None, file=io.StringIO())
+    assert run_report(["--ledger", str(path)], console=wide) == 0
+    assert "a-very-long-project-folder-name/src/main.py" in wide.export_text()
+
+
+def test_one_workspace_gives_bare_relative_paths(tmp_path: Path) -> None:
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path)
+    console = _console()
+    assert run_report(["--ledger", str(path), "--workspace", "/home/dev/proj"], console=console) == 0
+    files = console.export_text().split("Spend by file", 1)[1].split("Spend by model", 1)[0]
+    assert "src/main.py" in files and "old.py" in files
+    assert "proj/src/main.py" not in files and "/home/dev" not in files
+
+
+def test_command_line_errors_are_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.lsp_session import clean_env
+
+    path = tmp_path / "l.sqlite3"
+    _make_ledger(path)
+    for args in (["--since", "99999999d"], ["--since", ""], ["--bogus"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "flashpro", "report", "--ledger", str(path), *args],
+            capture_output=True,
+            text=True,
+            env=clean_env(),
+            timeout=60,
+        )
+        assert result.returncode == 2 and result.stdout == ""
+        assert _one_error_line(result.stderr).startswith("flashpro report: ")

@@ -290,6 +290,14 @@ class Ledger:
                 self._reader, since=since, workspace=workspace, now=now or datetime.now(UTC)
             )
 
+    def workspaces(self) -> list[str]:
+        """Every workspace the committed rows were recorded in (for naming files in reports)."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT DISTINCT workspace FROM calls WHERE workspace IS NOT NULL"
+            ).fetchall()
+        return sorted(str(row[0]) for row in rows)
+
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The committed row of ``request_id`` as a dict (for tests and debugging), or None."""
         with self._read_lock:
