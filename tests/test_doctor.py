@@ -14,6 +14,7 @@ import pytest
 
 from flashpro.doctor import run_doctor
 from flashpro.ledger import CallRecord, Ledger
+from flashpro.ledger.schema import MIGRATIONS
 from tests.fakes import FakeDeepSeek
 from tests.lsp_session import clean_env
 
@@ -107,7 +108,8 @@ def test_ledger_states(env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytes
         ledger.record(CallRecord(request_id="a", kind="fim", role="executor", model_requested="deepseek-v4-flash"))
         assert ledger.flush()
     code, data = _doctor(capsys, "--offline")
-    assert code == 0 and "schema 1" in _check(data, "ledger")["detail"] and "1 calls" in _check(data, "ledger")["detail"]
+    detail = _check(data, "ledger")["detail"]
+    assert code == 0 and f"schema {len(MIGRATIONS)} (this flashpro: {len(MIGRATIONS)})" in detail and "1 calls" in detail
     junk = env / "junk.sqlite3"
     junk.write_bytes(b"not a database" * 100)
     monkeypatch.setenv("FLASHPRO_LEDGER", str(junk))
