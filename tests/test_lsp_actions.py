@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from tests.fakes import Answer, FakeDeepSeek
 from tests.lsp_session import Session, ledger_rows, start_session
@@ -424,16 +425,22 @@ async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek,
 
 
 async def test_malformed_commands_get_a_clear_error(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    # A malformed command is a malformed request: InvalidParams naming the problem, no pop-up.
     async with _start(fake_deepseek, tmp_path) as session:
-        result = await session.execute("flashpro.review")
-        assert result["status"] == "error" and "`uri`" in result["message"]
-        result = await session.execute("flashpro.design", {"uri": _uri(tmp_path, "never-opened.py")})
-        assert result["status"] == "error" and "open the file" in result["message"]
-        result = await session.execute("flashpro.quickEdit", {"uri": 42, "lines": "x"})
-        assert result["status"] == "error"
+        with pytest.raises(JsonRpcInvalidParams, match="one argument object with the `uri`"):
+            await session.execute("flashpro.review")
+        with pytest.raises(JsonRpcInvalidParams, match="never-opened.py is not open: open the file"):
+            await session.execute("flashpro.design", {"uri": _uri(tmp_path, "never-opened.py")})
+        with pytest.raises(JsonRpcInvalidParams, match="`uri` must be a string; `lines` must be"):
+            await session.execute("flashpro.quickEdit", {"uri": 42, "lines": "x"})
+        with pytest.raises(JsonRpcInvalidParams, match="`since`"):
+            await session.execute("flashpro.report", {"since": "yesterday-ish"})
+        with pytest.raises(JsonRpcInvalidParams, match="request id and the accepted length"):
+            await session.execute("flashpro.accept", "id", -1)
         assert fake_deepseek.requests_to("chat") == []
         session.open(_uri(tmp_path), SOURCE)  # still serving
         assert len(await _actions(session, _uri(tmp_path), _range((0, 0), (0, 0)))) == 5
+        assert session.messages() == []
 
 
 async def test_excluded_files_get_no_actions_and_are_never_sent(

@@ -56,7 +56,7 @@ def _run_lsp(args: argparse.Namespace) -> int:
         server.start_tcp(host, port)
     else:
         server.start_io()
-    return 0
+    return server.exit_code  # 1 after `exit` without `shutdown`, or a framing error
 
 
 def main(argv: list[str] | None = None) -> int:
