@@ -65,6 +65,8 @@ class RawClient:
         """Every message from the server, in order (responses, notifications, requests)."""
         self._responses: dict[Any, asyncio.Future[dict[str, Any]]] = {}
         self._ids = itertools.count(1)
+        self.init_options: dict[str, Any] = {}
+        """`initializationOptions` for `initialize()` (e.g. the fake DeepSeek's URL and a key)."""
         self._reader = asyncio.ensure_future(self._read())
 
     @classmethod
@@ -105,7 +107,9 @@ class RawClient:
         return await asyncio.wait_for(asyncio.shield(future), timeout)
 
     async def initialize(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.request("initialize", params or INITIALIZE_PARAMS)
+        """`initialize` (with `init_options` unless `params` says otherwise), then `initialized`."""
+        params = params or {**INITIALIZE_PARAMS, "initializationOptions": self.init_options}
+        response = await self.request("initialize", params)
         await self.notify("initialized", {})
         return response
 

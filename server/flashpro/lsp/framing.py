@@ -119,12 +119,14 @@ class FrameParser:
         # Re-check from the start of the line the previous check ended in.
         line_end = self._buffer.rfind(b"\r\n", 0, self._checked)
         start = line_end + 2 if line_end >= 0 else 0
-        for line in bytes(self._buffer[start:end]).split(b"\r\n"):
+        lines = bytes(self._buffer[start:end]).split(b"\r\n")
+        for index, line in enumerate(lines):
+            if index == len(lines) - 1 and line.endswith(b"\r"):
+                line = line[:-1]  # its line feed has not arrived yet
             name = _NAME.match(line)
             assert name is not None  # the pattern matches the empty string
             rest = line[name.end() :]
-            bad_name = rest[:1] not in (b"", b":") or (rest and not name.group())
-            if bad_name or b"\n" in rest or b"\r" in rest.rstrip(b"\r"):
+            if rest[:1] not in (b"", b":") or (rest and not name.group()) or b"\r" in rest or b"\n" in rest:
                 raise FramingError(f"malformed header {_shown(line)!r}")
         self._checked = end
 

@@ -241,6 +241,15 @@ class FlashproProtocol(LanguageServerProtocol):
             self._methods.pop(msg_id, None)
             self._answer_failure(msg_id, method_name, exc)
 
+    def _run_generator(self, future: Any, *, gen: Generator[Any, Any, Any], result_future: Any) -> None:
+        """pygls' step of a handler that yields to a user handler, unless that was cancelled
+        (pygls would raise CancelledError out of a loop callback: a traceback on stderr)."""
+        if future is not None and future.cancelled():
+            gen.close()
+            result_future.cancel()
+            return
+        super()._run_generator(future, gen=gen, result_future=result_future)
+
     def _send_handler_result(self, future: Any, *, msg_id: Any) -> None:
         self._request_futures.pop(msg_id, None)
         method = self._methods.pop(msg_id, "a request")
