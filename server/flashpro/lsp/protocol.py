@@ -378,6 +378,14 @@ class FlashproProtocol(LanguageServerProtocol):
                 future.cancel()
         self._shutdown = True
 
+    @lsp_method(types.WINDOW_WORK_DONE_PROGRESS_CANCEL)
+    def lsp_work_done_progress_cancel(self, params: types.WorkDoneProgressCancelParams) -> Generator[Any, Any, None]:
+        """pygls' progress cancel, for a token of a valid type only (a list would not hash)."""
+        if not _is_id(params.token):
+            logger.warning("flashpro: dropped a progress cancel with an invalid token")
+            return
+        yield from super().lsp_work_done_progress_cancel(params)
+
     @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
     def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
         if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
