@@ -201,3 +201,35 @@ def test_preview_is_exact_and_peak_aware() -> None:
         2026, 11, 23, 10, 0, tzinfo=UTC
     )
     assert _service(Limits(8000, 500, True, True, True), settings).should_defer("explain") is None
+
+
+class _CountingLines(list[str]):
+    """A file's lines that count how many are read."""
+
+    reads = 0
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        _CountingLines.reads += 1
+        return super().__getitem__(index)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for line in super().__iter__():
+            _CountingLines.reads += 1
+            yield line
+
+
+@pytest.mark.parametrize("action", ["review", "quickEdit"])
+def test_context_work_is_bounded_by_the_budget_not_the_file(action: str) -> None:
+    # Listing previews every action's prompt: on a huge file only about a budget's worth of
+    # lines may be read (the scans stop at SCAN_LINES), and the result stays exact.
+    block = ["def f_{n}(x):", "    if x:", "        return x + {n}", "    return None", ""]
+    reads = []
+    for copies in (2_000, 40_000):  # 10k and 200k lines
+        lines = _CountingLines(line.format(n=n) for n in range(copies) for line in block)
+        _CountingLines.reads = 0
+        middle = LineSpan(len(lines) // 2 + 2, len(lines) // 2 + 2)
+        span = target_span(action, lines, middle, empty=True)
+        context = build_context("big.py", FileView.of(lines), span, 4000)
+        assert count(context.text) == context.tokens <= 4000 and not context.whole_file
+        reads.append(_CountingLines.reads)
+    assert reads[1] <= reads[0] * 1.2  # 20 times the file, about the same work

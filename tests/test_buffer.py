@@ -34,6 +34,17 @@ def test_utf8_columns_inside_accented_text() -> None:
     assert column_to_units(line, 2, "utf-8") == 3
 
 
+@pytest.mark.parametrize(("encoding", "units", "after"), [("utf-16", 2, 3), ("utf-8", 4, 7), ("utf-32", 2, 3)])
+def test_a_lone_surrogate_is_one_code_point_in_every_encoding(encoding: str, units: int, after: int) -> None:
+    # JSON lets an editor send "\\ud800" alone: one UTF-16 unit, three bytes as U+FFFD or WTF-8.
+    line = "a\ud800b"
+    assert column_to_units(line, 2, encoding) == units  # type: ignore[arg-type]
+    assert units_to_column(line, units, encoding) == 2  # type: ignore[arg-type]
+    buf = TextBuffer(line + "\n\udfff", encoding)  # type: ignore[arg-type]
+    buf.edit(buf.position(0, units), buf.position(1, 0), "\ud83d")
+    assert buf.text == "a\ud800\ud83d\udfff" and buf.to_units(Position(0, 3)) == after
+
+
 def test_edit_inserts_and_deletes_across_lines() -> None:
     buf = TextBuffer("one\ntwo\nthree")
     buf.edit(Position(0, 3), Position(0, 3), "!")

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from flashpro.ledger import Ledger
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from tests.fakes import Answer, FakeDeepSeek
 from tests.lsp_session import Session, ledger_rows, start_session
@@ -129,6 +130,7 @@ async def test_listing_is_free_and_titles_carry_a_cost_preview(
             "Quick edit…",
             "Explain this",
             "Write tests for this",
+            "Implement this",
         ]
         assert "V4 Pro · ~" in titles[0] and "tokens · ~$" in titles[0]
         assert "V4 Flash · ~" in titles[2]
@@ -147,7 +149,7 @@ async def test_every_captured_client_can_list_and_run_an_action(
         uri = _uri(tmp_path)
         session.open(uri, SOURCE)
         actions = await _actions(session, uri, _range((10, 0), (11, 0)))
-        assert len(actions) == 5
+        assert len(actions) == 6  # the five actions and Implement this
         fake_deepseek.script_chat("It squares r and scales by pi.")
         result = await _run(session, actions, "Explain this")  # resolved, or carrying its command
         assert result["status"] == "ok" and Path(result["path"]).read_text().count("squares") == 1
@@ -432,16 +434,24 @@ async def test_peak_titles_and_deferral_to_off_peak(fake_deepseek: FakeDeepSeek,
 
 
 async def test_malformed_commands_get_a_clear_error(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    # A malformed command is a malformed request: InvalidParams naming the problem, no pop-up.
     async with _start(fake_deepseek, tmp_path) as session:
-        result = await session.execute("flashpro.review")
-        assert result["status"] == "error" and "`uri`" in result["message"]
-        result = await session.execute("flashpro.design", {"uri": _uri(tmp_path, "never-opened.py")})
-        assert result["status"] == "error" and "open the file" in result["message"]
-        result = await session.execute("flashpro.quickEdit", {"uri": 42, "lines": "x"})
-        assert result["status"] == "error"
+        with pytest.raises(JsonRpcInvalidParams, match="one argument object with the `uri`"):
+            await session.execute("flashpro.review")
+        with pytest.raises(JsonRpcInvalidParams, match="never-opened.py is not open: open the file"):
+            await session.execute("flashpro.design", {"uri": _uri(tmp_path, "never-opened.py")})
+        with pytest.raises(JsonRpcInvalidParams, match="`uri` must be a string; `lines` must be"):
+            await session.execute("flashpro.quickEdit", {"uri": 42, "lines": "x"})
+        with pytest.raises(JsonRpcInvalidParams, match="`since`"):
+            await session.execute("flashpro.report", {"since": "yesterday-ish"})
+        with pytest.raises(JsonRpcInvalidParams, match="request id and the accepted length"):
+            await session.execute("flashpro.accept", "id", -1)
+        with pytest.raises(JsonRpcInvalidParams, match="takes {uri, lines"):
+            await session.execute("flashpro.implement", {"uri": _uri(tmp_path), "lines": [1]})
         assert fake_deepseek.requests_to("chat") == []
         session.open(_uri(tmp_path), SOURCE)  # still serving
-        assert len(await _actions(session, _uri(tmp_path), _range((0, 0), (0, 0)))) == 5
+        assert len(await _actions(session, _uri(tmp_path), _range((0, 0), (0, 0)))) == 6
+        assert session.messages() == []
 
 
 async def test_excluded_files_get_no_actions_and_are_never_sent(

@@ -98,15 +98,21 @@ async def test_a_newer_request_supersedes_the_older_one_on_the_wire(fake_deepsee
     async with start_session("vscode", init_options=options(fake_deepseek)) as session:
         session.open(URI, "x = 1\n")
         first = asyncio.ensure_future(session.inline(URI, 1, 0))
-        await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim")
+        # The fake reads `latency_s` after it records a request: lower it only once the first
+        # request's delay is chosen, or the first call may answer at once.
+        old = await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim" and r.delay_s is not None)
         fake_deepseek.latency_s = 0
-        session.edit(URI, (1, 0), (1, 0), "y")
-        second = await session.inline(URI, 1, 1)
+        # An edit the first (still silent) stream cannot match: appending at the cursor could,
+        # and the newer request would follow that stream instead of superseding it.
+        session.edit(URI, (0, 4), (0, 5), "2")
+        second = await session.inline(URI, 1, 0)
         assert await first == []  # superseded: an empty answer, not an error
         assert [item.insert_text for item in second]
-        old, new = fake_deepseek.requests_to("fim")
-        assert old.disconnected and not old.finished
-        assert new.finished and new.body["prompt"] == HEADER + "x = 1\ny"
+        # The fake notices the closed connection on its next poll: wait for the record to close.
+        await fake_deepseek.wait_until_async(lambda: old.done)
+        first_call, new = fake_deepseek.requests_to("fim")
+        assert first_call is old and old.disconnected and not old.finished
+        assert new.finished and new.body["prompt"] == HEADER + "x = 2\n"
 
 
 async def test_missing_key_is_reported_once_and_nothing_is_sent(fake_deepseek: FakeDeepSeek, editor: str) -> None:

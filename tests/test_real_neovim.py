@@ -146,7 +146,7 @@ def test_neovim_runs_quick_edit_review_and_inline_completion(fake_deepseek: Fake
     # Titles carry the cost preview; listing is free.
     quick_titles = seen["titles"]["Quick edit"]
     assert [t.split(" (")[0] for t in quick_titles] == [
-        "Review this", "Design this", "Quick edit…", "Explain this", "Write tests for this",
+        "Review this", "Design this", "Quick edit…", "Explain this", "Write tests for this", "Implement this",
     ]
     (quick,) = [t for t in quick_titles if t.startswith("Quick edit…")]
     assert "V4 Flash · ~" in quick and "tokens" in quick

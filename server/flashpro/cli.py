@@ -98,26 +98,24 @@ def _run_lsp(args: argparse.Namespace) -> int:
     _quit_on_interrupt(server)
     name = f"flashpro {__version__} language server"
     if args.tcp:
-        from flashpro.lsp.serve import serve_tcp
-
         host, port = args.tcp
 
         def listening(bound_host: str, bound_port: int) -> None:
             _say(f"{name}: listening on {bound_host}:{bound_port} (LSP over TCP; Ctrl-C quits)")
 
         try:
-            serve_tcp(server, host, port, listening)
+            server.start_tcp(host, port, listening)
         except OSError as exc:  # the address is taken or not ours
             _say(f"{name}: cannot listen on {host}:{port}: {exc.strerror or exc}")
             return 1
-        return 0
+        return server.exit_code
     if sys.stdin is not None and sys.stdin.isatty():
         _say(
             f"{name}: waiting for an editor to speak LSP on stdin/stdout; this is not an "
             "interactive prompt (try `flashpro demo` or `flashpro doctor`). Ctrl-C quits."
         )
     server.start_io()
-    return 0
+    return server.exit_code  # 1 after `exit` without `shutdown`, or a framing error
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flashpro.actions.context import LineSpan, enclosing_scope
+from collections.abc import Sequence
+
+from flashpro.actions.context import SCAN_LINES, LineSpan, enclosing_scope
 
 __all__ = ["ACTIONS", "ActionSpec", "target_span"]
 
@@ -37,10 +39,10 @@ ACTIONS: dict[str, ActionSpec] = {
 }
 
 
-def target_span(action: str, lines: list[str], span: LineSpan | None, empty: bool) -> LineSpan:
+def target_span(action: str, lines: Sequence[str], span: LineSpan | None, empty: bool) -> LineSpan:
     """The lines an action works on: the selection; with none, the enclosing definition
-    (design: the paragraph at the cursor, e.g. a comment stating the intent; review with no
-    range at all: the whole file)."""
+    (design: the paragraph at the cursor, e.g. a comment stating the intent, at most
+    `SCAN_LINES` lines each way; review with no range at all: the whole file)."""
     last = max(len(lines) - 1, 0)
     if span is None:
         return LineSpan(0, last)
@@ -49,9 +51,9 @@ def target_span(action: str, lines: list[str], span: LineSpan | None, empty: boo
         return span
     if action == "design":
         low = high = span.start
-        while low > 0 and lines[low - 1].strip():
+        while low > 0 and span.start - low < SCAN_LINES and lines[low - 1].strip():
             low -= 1
-        while high < last and lines[high + 1].strip():
+        while high < last and high - span.start < SCAN_LINES and lines[high + 1].strip():
             high += 1
         return LineSpan(low, high)
     scope = enclosing_scope(lines, span)

@@ -78,7 +78,7 @@ class ActionRunner:
 
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
         """The lines `action` covers for a selection (or cursor) `span`."""
-        key = (doc.uri, doc.version, action, span, empty)
+        key = (doc.uri, id(doc.buffer), doc.version, doc.edits, action, span, empty)
         found = self._targets.get(key)
         if found is None:
             if len(self._targets) > 256:

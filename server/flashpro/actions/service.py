@@ -14,17 +14,17 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from pydantic import BaseModel
 from pydantic.alias_generators import to_snake
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS
-from flashpro.actions.context import FileView, LineSpan, build_context, lines_text
+from flashpro.actions.context import MAX_TOKEN_CHARS, FileView, LineSpan, build_context, lines_text
 from flashpro.actions.prompts import SYSTEM, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.calls import CallInfo, Meter
@@ -78,6 +78,31 @@ class ActionResult:
     calls: int
 
 
+class _BufferLines(Sequence[str]):
+    """A document's lines (without line breaks), read from its buffer on demand."""
+
+    def __init__(self, doc: Document) -> None:
+        self._buffer = doc.buffer
+
+    def __len__(self) -> int:
+        return self._buffer.line_count
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            return [self._buffer.line_content(i) for i in range(*index.indices(len(self)))]
+        return self._buffer.line_content(index)  # a list index: IndexError past the end
+
+
+def _version(doc: Document) -> tuple[int, int, int]:
+    """What identifies one text of a document: its buffer (a reopened document gets a new
+    one), its version and its edit count (an editor may repeat a version)."""
+    return id(doc.buffer), doc.version, doc.edits
+
+
 def next_off_peak(prices: PriceTable, now: datetime) -> datetime:
     """The first moment at or after `now` (to the minute) outside peak hours."""
     moment = now.replace(second=0, microsecond=0)
@@ -112,18 +137,22 @@ class ActionService:
         self._workspace = workspace
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
-        self._views: dict[str, tuple[int, FileView]] = {}
+        self._views: dict[str, tuple[object, FileView]] = {}
         self._counter = LineCounter()  # line counts survive edits: only changed lines recount
 
     def view(self, doc: Document) -> FileView:
-        """The document's lines as actions see them, built once per version."""
+        """The document's lines as actions see them, one view per version of its text.
+
+        The view reads the live buffer (no copy of the file): it is valid while the document
+        stays at this version, which holds for the synchronous work that uses it."""
+        key = _version(doc)
         cached = self._views.get(doc.uri)
-        if cached is not None and cached[0] == doc.version:
+        if cached is not None and cached[0] == key:
             return cached[1]
-        view = FileView.of([doc.buffer.line_content(i) for i in range(doc.buffer.line_count)], self._counter)
+        view = FileView.of(_BufferLines(doc), self._counter)
         if len(self._views) > 32:
             self._views.clear()
-        self._views[doc.uri] = (doc.version, view)
+        self._views[doc.uri] = (key, view)
         return view
 
     @property
@@ -166,6 +195,11 @@ class ActionService:
     ) -> tuple[list[dict[str, str]], int]:
         """The messages and their exact token count (template included)."""
         label = self.label(doc.uri)
+        if action == "quickEdit" and self._selection_over(doc, span, context_tokens):
+            raise ActionFailed(
+                f"flashpro: the selection is too large for {ACTIONS[action].title}'s context budget "
+                f"(flashpro.actions.{action}.contextTokens = {context_tokens})"
+            )
         selection = lines_text(doc, span) if action == "quickEdit" else ""
         tail = task(action, label, span, selection, instruction)
         fixed = count(SYSTEM) + count(tail) + CHAT_TEMPLATE_TOKENS
@@ -191,7 +225,7 @@ class ActionService:
         now = self.clock()
         key = (
             doc.uri,
-            doc.version,
+            _version(doc),
             action,
             span,
             route.model_dump_json(),
@@ -223,10 +257,21 @@ class ActionService:
         self._previews[key] = preview
         return preview
 
-    @staticmethod
-    def _expected_output(action: str, route: ActionRoute, doc: Document, span: LineSpan) -> int:
+    def _selection_over(self, doc: Document, span: LineSpan, limit: int) -> bool:
+        """Whether the text of `span` is over `limit` tokens (reading about `limit` tokens)."""
+        chars = 0
+        for i in range(span.start, span.end + 1):
+            chars += len(doc.buffer.line(i))
+            if chars > (limit + 1) * MAX_TOKEN_CHARS:
+                return True  # longer than any text of `limit` tokens: no need to count
+        lines = (doc.buffer.line(i) for i in range(span.start, span.end + 1))
+        return self._counter.count_lines(lines, limit=limit) > limit
+
+    def _expected_output(self, action: str, route: ActionRoute, doc: Document, span: LineSpan) -> int:
         """A rough output size for the cost preview (reasoning included when thinking)."""
         if action == "quickEdit":
+            if self._selection_over(doc, span, route.max_output_tokens):
+                return route.max_output_tokens
             guess = int(count(lines_text(doc, span)) * 1.2) + 16
         else:
             guess = {"review": 800, "design": 900, "explain": 350, "tests": 900}[action]

@@ -6,7 +6,9 @@ spans and splices the list, so a keystroke in a 5 MB file costs microseconds, no
 the file (pygls' own document rebuilds the whole text per change).
 
 Columns arrive in client units: UTF-16 code units (the LSP default), UTF-8 bytes, or UTF-32
-code points. They are converted per line, with a fast path for ASCII lines.
+code points. They are converted per line, with a fast path for ASCII lines. A lone UTF-16
+surrogate (JSON lets an editor send `"\\ud800"`) is one code point, one UTF-16 unit, and three
+UTF-8 bytes (as the replacement character, or WTF-8, would be).
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def units_to_column(line: str, units: int, encoding: Encoding) -> int:
     for index, char in enumerate(line):
         if count >= units:
             return index
-        count += len(char.encode("utf-8"))
+        count += len(char.encode("utf-8", "surrogatepass"))
     return len(line)
 
 
@@ -74,7 +76,7 @@ def column_to_units(line: str, column: int, encoding: Encoding) -> int:
         return len(head)
     if encoding == "utf-16":
         return len(head) + sum(1 for char in head if ord(char) > 0xFFFF)
-    return len(head.encode("utf-8"))
+    return len(head.encode("utf-8", "surrogatepass"))
 
 
 class TextBuffer:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from flashpro.actions import ACTIONS, ActionFailed, EditPlan, LineSpan, Outcome
 from flashpro.lsp.features import payload_field
@@ -22,12 +23,13 @@ from flashpro.lsp.progress import Progress, show_document
 from flashpro.lsp.server import REVIEW_SOURCE, FlashproLanguageServer
 from flashpro.lsp.tasks import IMPLEMENT_COMMAND, IMPLEMENT_KIND, task_actions
 
-__all__ = ["CLEAR_REVIEW_COMMAND", "COMMANDS", "register_actions"]
+__all__ = ["CLEAR_REVIEW_COMMAND", "COMMANDS", "command_options", "register_actions"]
 
 logger = logging.getLogger(__name__)
 
 CLEAR_REVIEW_COMMAND = "flashpro.clearReview"
 COMMANDS = {spec.command: name for name, spec in ACTIONS.items()}
+_MAX_LINE = 2**31 - 1  # LSP's uinteger
 
 
 def _supports_resolve(ls: FlashproLanguageServer) -> bool:
@@ -47,6 +49,42 @@ def _span_of(rng: Any) -> tuple[LineSpan | None, bool]:
     if last > first and int(payload_field(end, "character", 0)) == 0:
         last -= 1
     return LineSpan(max(first, 0), max(last, first, 0)), empty
+
+
+def _line_number(value: Any) -> bool:
+    return type(value) is int and 0 <= value <= _MAX_LINE
+
+
+def _is_range(value: Any) -> bool:
+    """Whether `value` is an LSP range as JSON: {start: {line, character}, end: {...}}."""
+    return isinstance(value, dict) and all(
+        isinstance(point := value.get(end), dict)
+        and _line_number(point.get("line"))
+        and _line_number(point.get("character"))
+        for end in ("start", "end")
+    )
+
+
+def command_options(command: str, args: tuple[Any, ...]) -> dict[str, Any]:
+    """An action command's one argument object, checked; raises InvalidParams saying what is
+    wrong (a malformed request is answered, not shown to the user as a failed action)."""
+    if len(args) != 1 or not isinstance(args[0], dict):
+        raise JsonRpcInvalidParams(f"{command} takes one argument object with the `uri` of an open document")
+    options: dict[str, Any] = args[0]
+    problems = []
+    if not isinstance(options.get("uri"), str):
+        problems.append("`uri` must be a string")
+    lines = options.get("lines")
+    if lines is not None and not (isinstance(lines, list) and len(lines) == 2 and all(map(_line_number, lines))):
+        problems.append("`lines` must be [first, last] line numbers")
+    if options.get("range") is not None and not _is_range(options["range"]):
+        problems.append("`range` must be an LSP range")
+    problems += [f"`{flag}` must be a boolean" for flag in ("empty", "now") if type(options.get(flag, False)) is not bool]
+    if not isinstance(options.get("instruction", ""), str):
+        problems.append("`instruction` must be a string")
+    if problems:
+        raise JsonRpcInvalidParams(f"{command}: {'; '.join(problems)}")
+    return options
 
 
 def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> list[types.CodeAction]:
@@ -187,14 +225,12 @@ async def _deliver(ls: FlashproLanguageServer, outcome: Outcome) -> dict[str, An
 
 
 async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, Any]) -> dict[str, Any]:
-    """Run one action from a command's argument object."""
-    uri = args.get("uri")
-    if not isinstance(uri, str):
-        message = f"flashpro: {ACTIONS[action].command} needs an argument object with a `uri`"
-        ls.show_message("error", message)
-        return {"status": "error", "message": message}
+    """Run one action from a command's argument object (checked by `command_options`)."""
+    uri = args["uri"]
+    if ls.core.documents.get(uri) is None:
+        raise JsonRpcInvalidParams(f"{ACTIONS[action].command}: {uri} is not open: open the file in the editor first")
     lines = args.get("lines")
-    if isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines):
+    if lines is not None:
         span, empty = LineSpan(min(lines), max(lines)), bool(args.get("empty", False))
     else:
         span, empty = _span_of(args.get("range"))
@@ -229,7 +265,10 @@ async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, An
 
 async def _later(ls: FlashproLanguageServer, action: str, args: dict[str, Any], delay: float) -> None:
     await asyncio.sleep(delay)
-    await run_action(ls, action, args)
+    try:
+        await run_action(ls, action, args)
+    except JsonRpcInvalidParams as refused:  # closed while it waited: nobody awaits an answer
+        ls.show_message("error", f"flashpro: {refused.message}")
 
 
 def register_actions(server: FlashproLanguageServer) -> None:
@@ -247,17 +286,14 @@ def register_actions(server: FlashproLanguageServer) -> None:
     @server.feature(types.CODE_ACTION_RESOLVE)
     def code_action_resolve(ls: FlashproLanguageServer, action: types.CodeAction) -> types.CodeAction:
         data = action.data if isinstance(action.data, dict) else {}
-        command = data.get("command")
-        if command in COMMANDS or command == IMPLEMENT_COMMAND:
-            action.command = types.Command(
-                title=action.title, command=command, arguments=data.get("arguments") or []
-            )
+        command, arguments = data.get("command"), data.get("arguments")
+        if (command in COMMANDS or command == IMPLEMENT_COMMAND) and isinstance(arguments, list):
+            action.command = types.Command(title=action.title, command=command, arguments=arguments)
         return action
 
     def make(action: str):
         async def handler(ls: FlashproLanguageServer, *args: Any) -> dict[str, Any]:
-            options = args[0] if args and isinstance(args[0], dict) else {}
-            return await run_action(ls, action, options)
+            return await run_action(ls, action, command_options(ACTIONS[action].command, args))
 
         return handler
 
@@ -266,8 +302,10 @@ def register_actions(server: FlashproLanguageServer) -> None:
 
     @server.command(CLEAR_REVIEW_COMMAND)
     def clear_review(ls: FlashproLanguageServer, *args: Any) -> dict[str, Any]:
-        options = args[0] if args and isinstance(args[0], dict) else {}
-        uri = options.get("uri") if isinstance(options.get("uri"), str) else None
+        options = args[0] if args else {}
+        if len(args) > 1 or not isinstance(options, dict) or not isinstance(options.get("uri", ""), str):
+            raise JsonRpcInvalidParams(f"{CLEAR_REVIEW_COMMAND} takes no argument, or {{\"uri\": <document>}}")
+        uri = options.get("uri")
         cleared = ls.core.reviews.clear(uri)
         for each in cleared:
             ls.publish_review(each)

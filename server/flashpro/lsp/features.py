@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from flashpro.documents import TextChange, uri_to_path
+from flashpro.ledger.report import parse_since
 from flashpro.lsp.server import FlashproLanguageServer
 from flashpro.lsp.spend import REPORT_COMMAND
 
@@ -57,10 +59,11 @@ def _item_request(item: Any) -> tuple[str, int] | None:
     command = payload_field(item, "command")
     arguments = payload_field(command, "arguments") if command is not None else None
     if isinstance(arguments, (list, tuple)) and len(arguments) >= 2 and isinstance(arguments[0], str):
-        try:
-            return arguments[0], int(arguments[1])
-        except (TypeError, ValueError):
-            return None
+        length = arguments[1]
+        if type(length) is float and length.is_integer():
+            length = int(length)
+        if type(length) is int and length >= 0:
+            return arguments[0], length
     return None
 
 
@@ -149,8 +152,7 @@ def register(server: FlashproLanguageServer) -> None:
     def accept(ls: FlashproLanguageServer, *args: Any) -> None:
         found = _item_request({"command": {"arguments": list(args)}})
         if found is None:
-            logger.warning("%s called with unexpected arguments: %r", ACCEPT_COMMAND, args)
-            return
+            raise JsonRpcInvalidParams(f"{ACCEPT_COMMAND} takes the request id and the accepted length")
         ls.core.accepted(*found)
 
     @server.feature(DID_SHOW)
@@ -165,15 +167,22 @@ def register(server: FlashproLanguageServer) -> None:
         length = payload_field(params, "acceptedLength")
         if length is None:
             length = payload_field(params, "accepted_length")
-        if found is not None and isinstance(length, int):
+        if found is not None and type(length) is int and length >= 0:
             ls.core.accepted(found[0], length, partial=True)
 
     @server.command(REPORT_COMMAND)
     async def report(ls: FlashproLanguageServer, *args: Any) -> dict[str, Any]:
-        options = args[0] if args and isinstance(args[0], dict) else {}
-        return await ls.core.accounting.report(
-            since=options.get("since"), workspace=options.get("workspace")
-        )
+        options = args[0] if args else {}
+        if len(args) > 1 or not isinstance(options, dict):
+            raise JsonRpcInvalidParams(f"{REPORT_COMMAND} takes no argument, or one object")
+        since, workspace = options.get("since"), options.get("workspace")
+        if not isinstance(since, str | None) or not isinstance(workspace, str | None):
+            raise JsonRpcInvalidParams(f"{REPORT_COMMAND}: `since` and `workspace` must be strings")
+        try:
+            parse_since(since) if since else None
+        except (ValueError, OverflowError) as exc:
+            raise JsonRpcInvalidParams(f"{REPORT_COMMAND}: `since`: {exc}") from None
+        return await ls.core.accounting.report(since=since, workspace=workspace)
 
     @server.feature(types.SHUTDOWN)
     async def shutdown(ls: FlashproLanguageServer, params: None) -> None:

@@ -26,7 +26,9 @@ class EditorLogHandler(logging.Handler):
         self.setFormatter(logging.Formatter("%(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self._server.protocol.writer is None:
+        protocol = self._server.protocol
+        # LSP lets a server speak only once initialize has been received (and not after exit).
+        if protocol.writer is None or not getattr(protocol, "initialize_seen", True):
             return
         kind = next((k for lvl, k in _LEVELS if record.levelno >= lvl), types.MessageType.Log)
         try:

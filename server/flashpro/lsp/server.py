@@ -1,25 +1,32 @@
 """The pygls language server: owns one `Flashpro` core and speaks LSP for it.
 
-Document sync is handled by flashpro's own incremental buffers, so the protocol subclass
-below stops pygls from keeping a second, whole-text copy of every document (which costs a
-full-text rebuild per keystroke in large files).
+The protocol (`protocol.FlashproProtocol`) answers every request and keeps document sync in
+flashpro's own buffers. The read loop is flashpro's too (`framing`): pygls' loop cannot
+survive a bad header, so `start_io` / `start_tcp` feed the strict frame parser and stop on
+`exit`, at the end of input, or at a framing error, leaving the process's status in
+`exit_code` (0 after shutdown and exit or at the end of input, 1 after exit without shutdown
+or a framing error). Server errors are logged, never shown as pop-ups.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+import sys
+import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from functools import partial
+from typing import Any, BinaryIO
 
 from lsprotocol import types
+from pygls.io_ import StdoutWriter
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
-from pygls.protocol.language_server import lsp_method
 
 from flashpro import __version__
 from flashpro.app import Flashpro
 from flashpro.documents import Position
+from flashpro.lsp.framing import CHUNK_BYTES, FrameParser, FramingError, ThreadedReader
+from flashpro.lsp.protocol import FlashproProtocol, describe, strict_converter
 from flashpro.lsp.spend import SpendView
 
 __all__ = ["REVIEW_SOURCE", "STATUS_NOTIFICATION", "FlashproLanguageServer", "FlashproProtocol"]
@@ -43,25 +50,6 @@ _MESSAGE_TYPES = {
 }
 
 
-class FlashproProtocol(LanguageServerProtocol):
-    """LSP protocol whose document sync feeds only flashpro's own document store."""
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
-    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_OPEN)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
-    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CHANGE)) is not None:
-            yield handler, (params,), None
-
-    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
-    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):
-        if (handler := self.fm.features.get(types.TEXT_DOCUMENT_DID_CLOSE)) is not None:
-            yield handler, (params,), None
-
-
 class FlashproLanguageServer(LanguageServer):
     """The flashpro server: LSP plumbing around a `Flashpro` core."""
 
@@ -71,10 +59,98 @@ class FlashproLanguageServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=FlashproProtocol,
+            converter_factory=strict_converter,
         )
+        self.exit_code = 0
+        """The process's exit status once serving has ended."""
         self.core = Flashpro(frontend=self)
         self.spend = SpendView(self)
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- transport -------------------------------------------------------------------------
+    def start_io(self, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> None:
+        """Serve LSP over stdio until `exit`, the end of input, or a framing error."""
+        self._stop_event = threading.Event()
+        self.protocol.set_writer(StdoutWriter(stdout or sys.stdout.buffer))
+        reader = ThreadedReader(stdin or sys.stdin.buffer)
+        try:
+            asyncio.run(self.serve(reader.read))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    def start_tcp(
+        self, host: str, port: int, on_listening: Callable[[str, int], None] | None = None
+    ) -> None:
+        """Serve LSP to the first client that connects to host:port, until it is done;
+        `on_listening(host, port)` is called once the socket listens (port 0: the one chosen)."""
+        self._stop_event = threading.Event()
+
+        async def main() -> None:
+            finished = asyncio.Event()
+
+            async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                if finished.is_set() or self.protocol.writer is not None:
+                    writer.close()  # one client per server, as with stdio
+                    return
+                self.protocol.set_writer(writer)  # type: ignore[arg-type]
+                try:
+                    await self.serve(partial(reader.read, CHUNK_BYTES))
+                finally:
+                    writer.close()
+                    finished.set()
+
+            server = await asyncio.start_server(connection, host, port)
+            bound = server.sockets[0].getsockname()
+            logger.info("flashpro: listening on %s:%s", bound[0], bound[1])
+            if on_listening is not None:
+                on_listening(str(bound[0]), int(bound[1]))
+            async with server:
+                await finished.wait()
+
+        try:
+            asyncio.run(main())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.shutdown()
+
+    async def serve(self, read: Callable[[], Awaitable[bytes]]) -> None:
+        """Read framed messages with `read` (b"" at the end) and handle them until told to stop."""
+        parser = FrameParser()
+        protocol = self.protocol
+        assert isinstance(protocol, FlashproProtocol)
+        while True:
+            data = await read()
+            if not data:
+                if parser.pending:
+                    logger.warning("flashpro: the input ended inside a message")
+                logger.info("flashpro: end of input: stopping")
+                return
+            parser.feed(data)
+            while True:
+                try:
+                    body = parser.next()
+                except FramingError as exc:
+                    logger.error(
+                        "flashpro: malformed LSP framing (%s): exiting; the editor restarts the server", exc
+                    )
+                    self.exit_code = 1
+                    return
+                if body is None:
+                    break
+                protocol.receive(body)
+                if protocol.exit_code is not None:
+                    self.exit_code = protocol.exit_code
+                    if self.exit_code:
+                        logger.warning("flashpro: exit without shutdown: exit status %d", self.exit_code)
+                    return
+                await asyncio.sleep(0)  # let the tasks the message started run between messages
+
+    def report_server_error(self, error: Exception, source: Any) -> None:
+        """pygls' fallback for errors outside a request: a log line, never a pop-up."""
+        logger.error("flashpro: server error: %s", describe(error))
 
     # -- Frontend --------------------------------------------------------------------------
     def show_message(self, level: str, text: str) -> None:

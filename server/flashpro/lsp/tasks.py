@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams
 
 from flashpro.actions import LineSpan
 from flashpro.documents import uri_to_path
@@ -89,28 +90,28 @@ def _error(ls: FlashproLanguageServer, message: str, status: str = "error") -> d
 
 
 def _start(ls: FlashproLanguageServer, args: dict[str, Any]) -> Started | dict[str, Any]:
-    """The task's fixed inputs from the command's arguments, or an error result."""
+    """The task's fixed inputs from the command's arguments, or an error result. Malformed
+    arguments are a malformed request: InvalidParams, not a message for the user."""
     core = ls.core
-    design = args.get("design")
-    uri = args.get("uri")
+    design, uri, lines = args.get("design"), args.get("uri"), args.get("lines")
     try:
         if isinstance(design, str) and design:
             path = Path(design)
             if core.tasks.root is not None and not path.is_absolute():
                 path = core.tasks.root / path
             if not path.is_file():
-                return _error(ls, f"flashpro: no design document at {design}")
+                raise JsonRpcInvalidParams(f"{IMPLEMENT_COMMAND}: no design document at {design}")
             return core.tasks.start(None, path, None)
-        if not isinstance(uri, str):
-            return _error(ls, f"flashpro: {IMPLEMENT_COMMAND} needs an argument object with a `uri` or a `design`")
+        valid = isinstance(lines, list) and len(lines) == 2 and all(type(n) is int and 0 <= n < 2**31 for n in lines)
+        if not isinstance(uri, str) or not valid:
+            raise JsonRpcInvalidParams(
+                f"{IMPLEMENT_COMMAND} takes {{uri, lines: [first, last]}} of an open document, or {{design: path}}"
+            )
         doc = core.documents.get(uri)
         if doc is None:
-            return _error(ls, "flashpro: open the file in the editor first")
+            raise JsonRpcInvalidParams(f"{IMPLEMENT_COMMAND}: {uri} is not open: open the file in the editor first")
         if doc.private:
             return _error(ls, f"flashpro: {core.workspace.label(uri)} is excluded from the API; nothing was sent")
-        lines = args.get("lines")
-        if not (isinstance(lines, list) and len(lines) == 2 and all(isinstance(n, int) for n in lines)):
-            return _error(ls, f"flashpro: {IMPLEMENT_COMMAND} needs `lines`: [first, last]")
         last = doc.buffer.line_count - 1
         first, end = (max(0, min(min(lines), last)), max(0, min(max(lines), last)))
         return core.tasks.start(doc, None, (first, end))
@@ -314,5 +315,6 @@ def register_tasks(server: FlashproLanguageServer) -> None:
 
     @server.command(IMPLEMENT_COMMAND)
     async def implement(ls: FlashproLanguageServer, *args: Any) -> dict[str, Any]:
-        options = args[0] if args and isinstance(args[0], dict) else {}
-        return await run_implement(ls, options)
+        if len(args) != 1 or not isinstance(args[0], dict):
+            raise JsonRpcInvalidParams(f"{IMPLEMENT_COMMAND} takes one argument object")
+        return await run_implement(ls, args[0])

@@ -57,7 +57,7 @@ race between threads can at worst encode a run twice.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from flashpro.tokens.encoding import count as _count
@@ -147,8 +147,11 @@ class LineCounter:
         self._misses = 0
         self._encoded_chars = 0
 
-    def count_lines(self, lines: Sequence[str]) -> int:
-        """Token count of ``"".join(lines)``; lines keep their line endings."""
+    def count_lines(self, lines: Iterable[str], limit: int | None = None) -> int:
+        """Token count of ``"".join(lines)``; lines keep their line endings.
+
+        With `limit`, counting stops at the first run boundary past it: the result is then
+        some number above `limit` (not the full count), and the lines after are never read."""
         young = self._young
         total = 0
         runs = 0
@@ -172,6 +175,9 @@ class LineCounter:
                     total += known
                 else:
                     total += self._count_run(head, head_entry, parts)
+                if limit is not None and total > limit:
+                    self._runs += runs
+                    return total
                 head, head_entry, parts = line, entry, None
             elif parts is None:
                 parts = [head, line]
