@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -109,6 +110,12 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections: set[Any] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets its connection (as a client abandoning a stream may) is no error
+        of the fake's: no traceback on stderr for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):

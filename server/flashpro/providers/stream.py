@@ -3,8 +3,9 @@
 The SDK's own stream hides what this module must see, so the body is read here:
 
 - `SSEDecoder` splits a `text/event-stream` body into the `data` of each event. Comments
-  (DeepSeek's `: keep-alive`), blank lines and other fields are skipped; a line that never
-  ends is cut off at `MAX_LINE_BYTES`; bytes that are not UTF-8 are `Malformed`.
+  (DeepSeek's `: keep-alive`), blank lines and other fields are skipped; an event the body
+  ends in the middle of is dropped (as the SSE standard says); a line longer than
+  `MAX_LINE_BYTES` or bytes that are not UTF-8 are `Malformed`.
 - `Events` yields each event's JSON until `data: [DONE]` and remembers whether it came
   (a stream that ends without it was cut short); JSON that does not parse is `Malformed`.
 - `fold_fim` / `fold_chat` fold a chunk into the `CallTrace`, reject anything not shaped like
@@ -64,14 +65,6 @@ class SSEDecoder:
             raise Malformed(f"DeepSeek sent an event-stream line longer than {MAX_LINE_BYTES} bytes")
         return events
 
-    def finish(self) -> list[str]:
-        """The body ended: an unfinished last event is dropped (as the SSE standard says)."""
-        events: list[str] = []
-        if self._buffer:
-            self._line(bytes(self._buffer), events)
-            self._buffer.clear()
-        return events
-
     def _line(self, raw: bytes, events: list[str]) -> None:
         try:
             line = raw.decode("utf-8")
@@ -106,8 +99,6 @@ class Events:
                     await self._drain()
                     return
                 yield _parse(data)
-        for data in decoder.finish():
-            yield _parse(data)
 
     async def _drain(self) -> None:
         """Read what little follows `[DONE]`, so the connection goes back to the pool."""
