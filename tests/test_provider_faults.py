@@ -170,8 +170,10 @@ async def test_silence_after_the_answer_started_is_a_stall(
     for name, value in knobs.items():
         setattr(fake_deepseek, name, value)
     trace = CallTrace()
+    request = fim_request(timeout=30.0)
+    request.idle_timeout = 0.3
     with pytest.raises(Stalled, match=r"nothing for 0.3 s"):
-        await provider.fim(fim_request(timeout=0.6), trace)  # idle gap: half the deadline
+        await provider.fim(request, trace)
     assert trace.parts  # it had started
     record = await fake_deepseek.wait_for_disconnect_async()
     assert not record.finished
@@ -206,18 +208,26 @@ def test_idle_gap_is_half_the_deadline_up_to_15_seconds() -> None:
 
 
 async def test_deadlines_touch_moves_the_idle_gap_never_past_the_total() -> None:
-    async with Deadlines(total=0.3, idle=0.05) as deadlines:
-        for _ in range(3):  # 3 x 0.03 s: each touch keeps the 0.05 s gap open
+    loop = asyncio.get_running_loop()
+    async with Deadlines(total=30.0, idle=1.0) as deadlines:
+        total_at = deadlines.when()
+        assert total_at >= loop.time() + 29  # before the answer starts: the total deadline only
+        deadlines.touch()
+        assert deadlines.when() <= loop.time() + 1.0
+    async with Deadlines(total=0.5, idle=10.0) as deadlines:
+        total_at = deadlines.when()
+        deadlines.touch()
+        assert deadlines.when() == total_at
+    forever = asyncio.Event()
+    with pytest.raises(Timeout) as raised:
+        async with Deadlines(total=0.05, idle=1.0) as deadlines:
             deadlines.touch()
-            await asyncio.sleep(0.03)
-    with pytest.raises(Timeout):
-        async with Deadlines(total=0.1, idle=1.0) as deadlines:
-            deadlines.touch()
-            await asyncio.sleep(1)
+            await forever.wait()
+    assert type(raised.value) is Timeout
     with pytest.raises(Stalled):
-        async with Deadlines(total=5.0, idle=0.05) as deadlines:
+        async with Deadlines(total=30.0, idle=0.05) as deadlines:
             deadlines.touch()
-            await asyncio.sleep(1)
+            await forever.wait()
 
 
 # -- the stream reader on its own ----------------------------------------------------------------

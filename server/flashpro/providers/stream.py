@@ -219,6 +219,11 @@ class Deadlines:
                 raise Stalled(f"DeepSeek stopped sending mid-answer (nothing for {self._idle:g} s)") from None
             raise Timeout(f"DeepSeek did not answer in time ({self._total:g} s)") from None
 
+    def when(self) -> float:
+        """The event-loop time at which the call is cut off, as things stand."""
+        assert self._scope is not None
+        return self._scope.when() or self._total_at
+
     def touch(self) -> None:
         """Something arrived: the idle gap starts again (the total deadline stays)."""
         if self._scope is not None:
