@@ -53,8 +53,8 @@ class Fault:
         if self.status is not None:
             fake.fail_next(self.status, path="completions")
         if self.finish_reason is not None:
-            answer = Answer("return a + b\n" if endpoint == "fim" else REVIEW_OK, finish_reason=self.finish_reason)
-            (fake.script_fim if endpoint == "fim" else fake.script_chat)(answer)
+            script = fake.script_fim if endpoint == "fim" else fake.script_chat
+            script(Answer("return a + b\n" if endpoint == "fim" else REVIEW_OK, finish_reason=self.finish_reason))
         if self.stop_server:
             fake.stop()
 
@@ -81,6 +81,11 @@ FAULTS = {
     "422": Fault("bad_request", status=422),
     "insufficient_system_resource": Fault("overloaded", finish_reason="insufficient_system_resource"),
 }
+
+
+def start(fake: FakeDeepSeek, root: Path, ledger: Path | None = None) -> Any:
+    """A vscode session on the fake, rooted at `root`, with the short deadlines."""
+    return start_session("vscode", init_options=options(fake), root_uri=root.as_uri(), ledger=ledger)
 
 
 def options(fake: FakeDeepSeek) -> dict[str, Any]:
@@ -119,7 +124,7 @@ async def test_fault_matrix(
     fault = FAULTS[name]
     ledger = tmp_path / "ledger.sqlite3"
     uri = (tmp_path / "calc.py").as_uri()
-    async with start_session("vscode", init_options=options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger) as session:
+    async with start(fake_deepseek, tmp_path, ledger) as session:
         session.open(uri, SOURCE)
         await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "models" and r.done)
 
@@ -165,9 +170,11 @@ def _status(session: Session) -> dict[str, Any]:
     return session.statuses[-1] if session.statuses else {}
 
 
-async def test_a_402_pause_is_reported_as_insufficient_balance(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_a_402_pause_is_reported_as_insufficient_balance(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     uri = (tmp_path / "calc.py").as_uri()
-    async with start_session("vscode", init_options=options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with start(fake_deepseek, tmp_path) as session:
         session.open(uri, SOURCE)
         fake_deepseek.fail_next(402, path="completions")
         assert await session.inline(uri, *INLINE_AT) == []
@@ -178,9 +185,11 @@ async def test_a_402_pause_is_reported_as_insufficient_balance(fake_deepseek: Fa
         assert fake_deepseek.requests_to("chat") == []
 
 
-async def test_status_stops_saying_paused_when_a_429_pause_ends(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+async def test_status_stops_saying_paused_when_a_429_pause_ends(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
     uri = (tmp_path / "calc.py").as_uri()
-    async with start_session("vscode", init_options=options(fake_deepseek), root_uri=tmp_path.as_uri()) as session:
+    async with start(fake_deepseek, tmp_path) as session:
         session.open(uri, SOURCE)
         fake_deepseek.fail_next(429, headers={"Retry-After": "1"}, path="completions")
         assert await session.inline(uri, *INLINE_AT) == []
@@ -199,9 +208,10 @@ async def test_documents_with_lone_surrogates_are_completed_reviewed_and_edited(
     ledger = tmp_path / "ledger.sqlite3"
     uri = (tmp_path / "calc.py").as_uri()
     text = 'ODD = "\ud800 and \udfff"\n' + SOURCE
-    async with start_session("vscode", init_options=options(fake_deepseek), root_uri=tmp_path.as_uri(), ledger=ledger) as session:
+    async with start(fake_deepseek, tmp_path, ledger) as session:
         session.open(uri, text)
-        assert [item.insert_text for item in await session.inline(uri, INLINE_AT[0] + 1, INLINE_AT[1])] == ["return 42"]
+        items = await session.inline(uri, INLINE_AT[0] + 1, INLINE_AT[1])  # one line further down
+        assert [item.insert_text for item in items] == ["return 42"]
         fake_deepseek.script_chat(REVIEW_OK)
         assert (await session.execute("flashpro.review", {"uri": uri}))["status"] == "ok"
         fake_deepseek.script_chat(json.dumps({"replacement": 'ODD = "?"\n'}))

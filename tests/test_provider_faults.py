@@ -56,7 +56,8 @@ def fim_request(timeout: float = 5.0) -> FimRequest:
 
 
 def chat_request(timeout: float = 5.0) -> ChatRequest:
-    return ChatRequest(model=PRO, messages=[{"role": "user", "content": "Say OK"}], max_tokens=64, timeout=timeout)
+    messages = [{"role": "user", "content": "Say OK"}]
+    return ChatRequest(model=PRO, messages=messages, max_tokens=64, timeout=timeout)
 
 
 async def call(provider: DeepSeekProvider, endpoint: str, timeout: float = 5.0) -> tuple[str, CallTrace]:
@@ -97,7 +98,9 @@ async def test_each_wire_fault_is_one_error_of_the_tree(
     assert (await call(provider, endpoint))[0]
 
 
-async def test_a_truncated_answer_is_never_returned(fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider) -> None:
+async def test_a_truncated_answer_is_never_returned(
+    fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider
+) -> None:
     fake_deepseek.script_fim("return a + b\n")
     fake_deepseek.end_after_chunks = 2
     trace = CallTrace()
@@ -138,7 +141,9 @@ async def test_status_errors(
     assert raised.value.retry_after == (3.0 if status == 429 else None)
 
 
-async def test_a_stopped_server_is_a_connection_failure(fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider) -> None:
+async def test_a_stopped_server_is_a_connection_failure(
+    fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider
+) -> None:
     fake_deepseek.stop()
     for endpoint in ("fim", "chat"):
         with pytest.raises(ConnectionFailed, match="cannot reach DeepSeek"):
@@ -163,7 +168,9 @@ async def test_keepalives_do_not_extend_the_total_deadline(
     assert record.status == 200 and not record.finished  # headers came, then only keep-alives
 
 
-@pytest.mark.parametrize("knobs", [{"hang_after_chunks": 1, "keepalive_interval_s": 0.02}, {"trickle_after_chunks": 1}])
+@pytest.mark.parametrize(
+    "knobs", [{"hang_after_chunks": 1, "keepalive_interval_s": 0.02}, {"trickle_after_chunks": 1}]
+)
 async def test_silence_after_the_answer_started_is_a_stall(
     fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider, knobs: dict[str, object]
 ) -> None:
@@ -189,7 +196,9 @@ async def test_a_trickle_from_the_start_meets_the_total_deadline(
     assert (await fake_deepseek.wait_for_disconnect_async()).fault == "trickle"
 
 
-async def test_cancelling_a_call_closes_its_connection(fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider) -> None:
+async def test_cancelling_a_call_closes_its_connection(
+    fake_deepseek: FakeDeepSeek, provider: DeepSeekProvider
+) -> None:
     fake_deepseek.hang_after_chunks = 1
     fake_deepseek.keepalive_interval_s = 0.02
     task = asyncio.ensure_future(call(provider, "chat"))
@@ -279,7 +288,9 @@ async def test_events_stop_at_done_and_remember_it() -> None:
         (fold_chat, {"choices": [], "usage": {"prompt_tokens": "many"}}),
     ],
 )
-def test_chunks_not_shaped_like_deepseeks_are_malformed(fold: Callable[[object, CallTrace], bool], chunk: object) -> None:
+def test_chunks_not_shaped_like_deepseeks_are_malformed(
+    fold: Callable[[object, CallTrace], bool], chunk: object
+) -> None:
     with pytest.raises(Malformed):
         fold(chunk, CallTrace())
 
@@ -306,7 +317,8 @@ def test_anything_unexpected_maps_to_internal_with_the_key_scrubbed() -> None:
     error = map_error(RuntimeError("boom near sk-abcdef123456"), key="sk-abcdef123456")
     assert isinstance(error, Internal) and "boom" in error.message and "sk-abcdef123456" not in error.message
     assert isinstance(map_error(json.JSONDecodeError("x", "{", 0)), Malformed)
-    assert isinstance(map_error(openai.APIError("stream error", request=None, body=None)), Unavailable)  # type: ignore[arg-type]
+    sdk_error = openai.APIError("stream error", request=None, body=None)  # type: ignore[arg-type]
+    assert isinstance(map_error(sdk_error), Unavailable)
     assert isinstance(map_error(ConnectionResetError(104, "reset")), ConnectionFailed)
 
 
@@ -347,7 +359,7 @@ def test_a_pause_reports_its_cause_and_when_it_ends() -> None:
     assert gate.pause_ends_in() is None
     balance = InsufficientBalance("402")
     gate.observe(balance)
-    assert gate.blocked_by() is balance and gate.blocked_by().kind == "insufficient_balance"  # type: ignore[union-attr]
+    assert gate.blocked_by() is balance and balance.kind == "insufficient_balance"
     assert gate.pause_ends_in() == 60
     clock.now += 59
     assert gate.pause_ends_in() == 1
@@ -364,7 +376,9 @@ def test_a_pause_reports_its_cause_and_when_it_ends() -> None:
     assert gate.pause_ends_in() is None  # not a timed pause: until the key changes
 
 
-@pytest.mark.parametrize("error", [Malformed("x"), Truncated("x"), Stalled("x"), ConnectionFailed("x"), Internal("x")])
+@pytest.mark.parametrize(
+    "error", [Malformed("x"), Truncated("x"), Stalled("x"), ConnectionFailed("x"), Internal("x")]
+)
 def test_new_kinds_never_pause_and_are_announced_once(error: ProviderError) -> None:
     gate = ErrorGate()
     assert gate.observe(error) is True and gate.observe(error) is False

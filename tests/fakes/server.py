@@ -3,8 +3,9 @@
 Owns the HTTP endpoints (`/beta/completions` FIM, `/chat/completions`, `/models`, with the
 `/v1` and `/beta` prefixes DeepSeek accepts), bearer-key checking, per-account prompt caches
 (`cache_model.PromptCache`), scripted answers (`model.Script`), failure / latency / hang
-injection (broken responses: `faults`), and the request log with disconnect detection plus helpers to wait on it.
-A real `ThreadingHTTPServer` on 127.0.0.1 in a background thread; `deepseek.py` adds the CLI.
+injection (broken responses: `faults`), and the request log with disconnect detection plus
+helpers to wait on it. A real `ThreadingHTTPServer` on 127.0.0.1 in a background thread;
+`deepseek.py` adds the CLI.
 """
 
 from __future__ import annotations
@@ -176,8 +177,9 @@ class FakeDeepSeek:
     (`malformed_after_chunks`, `end_after_chunks`, `omit_usage`, `omit_done`,
     `trickle_after_chunks` with `trickle_interval_s`, `reset_after_chunks`, `garbage_body`),
     `cache_enabled`, `api_keys`, `models`, `thinking_default`, `default_reasoning`. Latency,
-    hangs, keep-alives and broken responses apply to FIM and chat completions only; `/models` and errors answer at once. The `cache_*` settings apply to
-    account caches created afterwards (set them in the constructor).
+    hangs, keep-alives and broken responses apply to FIM and chat completions only; `/models`
+    and errors answer at once. The `cache_*` settings apply to account caches created
+    afterwards (set them in the constructor).
     """
 
     def __init__(

@@ -1,9 +1,9 @@
 """Socket-level side of the fake DeepSeek server: one HTTP exchange on one connection.
 
 Owns reading the request body, writing plain and chunked responses, waiting (latency, hang,
-keep-alives), aborting a connection with a TCP reset, and noticing that the CLIENT WENT AWAY: while waiting the socket is polled with
-`select` + `recv(MSG_PEEK)` (b"" or a reset means closed); while writing, a failed write means
-closed. No DeepSeek semantics here.
+keep-alives), aborting a connection with a TCP reset, and noticing that the CLIENT WENT AWAY:
+while waiting the socket is polled with `select` + `recv(MSG_PEEK)` (b"" or a reset means
+closed); while writing, a failed write means closed. No DeepSeek semantics here.
 """
 
 from __future__ import annotations

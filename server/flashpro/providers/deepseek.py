@@ -118,7 +118,8 @@ def map_error(exc: BaseException, key: str | None = None) -> ProviderError:
     if isinstance(exc, httpx2.DecodingError | json.JSONDecodeError | UnicodeDecodeError):
         return Malformed(redact(f"DeepSeek sent a body flashpro cannot read ({exc})", key))
     if isinstance(exc, httpx2.RequestError | ssl.SSLError | anyio.EndOfStream | ConnectionError):
-        return ConnectionFailed(redact(f"the connection to DeepSeek broke ({exc or type(exc).__name__})", key))
+        detail = str(exc) or type(exc).__name__
+        return ConnectionFailed(redact(f"the connection to DeepSeek broke ({detail})", key))
     if isinstance(exc, openai.OpenAIError):
         return Unavailable(redact(f"DeepSeek call failed ({exc})", key))
     logger.debug("unexpected error in a DeepSeek call", exc_info=exc)

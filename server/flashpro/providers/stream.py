@@ -119,23 +119,22 @@ def _excerpt(text: str, limit: int = 40) -> str:
     return repr(text[:limit] + ("…" if len(text) > limit else ""))
 
 
-def _field(obj: Any, name: str, kind: type | tuple[type, ...]) -> Any:
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string"}
+
+
+def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
     """`obj[name]` if present and not null; Malformed when it has the wrong type."""
     value = obj.get(name)
     if value is not None and not isinstance(value, kind):
-        raise Malformed(f"DeepSeek sent a stream chunk whose `{name}` is not a {_kind_name(kind)}")
+        raise Malformed(f"DeepSeek sent a stream chunk whose `{name}` is not {_TYPE_NAMES[kind]}")
     return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({dict: "object", list: "list", str: "string", int: "number"}.get(k, k.__name__) for k in kinds)
 
 
 def _fold(chunk: Any, trace: CallTrace, chat: bool) -> bool:
     """Fold one chunk into `trace`; returns whether it carried anything."""
     if not isinstance(chunk, dict):
-        raise Malformed(f"DeepSeek sent a stream chunk that is not an object ({_excerpt(json.dumps(chunk))})")
+        shown = _excerpt(json.dumps(chunk))
+        raise Malformed(f"DeepSeek sent a stream chunk that is not an object ({shown})")
     error = chunk.get("error")
     if error is not None:
         raise _stream_error(error)
