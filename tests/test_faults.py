@@ -54,7 +54,8 @@ class Fault:
             fake.fail_next(self.status, path="completions")
         if self.finish_reason is not None:
             script = fake.script_fim if endpoint == "fim" else fake.script_chat
-            script(Answer("return a + b\n" if endpoint == "fim" else REVIEW_OK, finish_reason=self.finish_reason))
+            text = "return a + b\n" if endpoint == "fim" else REVIEW_OK
+            script(Answer(text, finish_reason=self.finish_reason))
         if self.stop_server:
             fake.stop()
 
