@@ -72,6 +72,7 @@ class Flashpro:
         self.telemetry = Telemetry()
         self._spend_refresh = Throttle(0.3, self._refresh_spend)
         self._status_refresh = Throttle(0.25, self._refresh_status)
+        self._pause_timer: asyncio.TimerHandle | None = None
         self.configure()
 
     @property
@@ -121,6 +122,12 @@ class Flashpro:
         message = redact(error.user_message(), self.settings.api_key_value)
         logger.warning("%s", message)
         self._status_refresh.poke("status")  # the status bar shows `paused` and why
+        ends_in = self.meter.gate.pause_ends_in()
+        if ends_in is not None:  # ... and stops showing it when the pause is over
+            if self._pause_timer is not None:
+                self._pause_timer.cancel()
+            loop = asyncio.get_running_loop()
+            self._pause_timer = loop.call_later(ends_in, self._status_refresh.poke, "status")
         if announce:
             self.frontend.show_message("error" if error.fatal else "warning", message)
 
@@ -267,6 +274,8 @@ class Flashpro:
 
     async def shutdown(self) -> None:
         """Flush the ledger and release network resources."""
+        if self._pause_timer is not None:
+            self._pause_timer.cancel()
         await self._spend_refresh.drain()
         await self._status_refresh.drain()
         self.accounting.close()

@@ -132,7 +132,8 @@ class CompletionSettings(_Section):
         8.0,
         gt=0,
         le=120,
-        description="Seconds before a FIM request is abandoned (no retries).",
+        description="Deadline in seconds for a whole FIM request (keep-alives do not extend it; "
+        "half of it is the longest silence allowed once the answer has started). No retries.",
     )
     max_file_size: int = Field(
         10_000_000,
@@ -343,7 +344,9 @@ class Settings(_Section):
         120.0,
         gt=0,
         le=3600,
-        description="Seconds before a chat (planner / quick edit) request is abandoned.",
+        description="Deadline in seconds for a whole chat (planner / quick edit) request "
+        "(keep-alives do not extend it; once the answer has started, a silence of half of it, "
+        "at most 15 s, also ends it).",
     )
     ledger_path: str | None = Field(
         None,

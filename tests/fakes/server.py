@@ -3,8 +3,9 @@
 Owns the HTTP endpoints (`/beta/completions` FIM, `/chat/completions`, `/models`, with the
 `/v1` and `/beta` prefixes DeepSeek accepts), bearer-key checking, per-account prompt caches
 (`cache_model.PromptCache`), scripted answers (`model.Script`), failure / latency / hang
-injection, and the request log with disconnect detection plus helpers to wait on it.
-A real `ThreadingHTTPServer` on 127.0.0.1 in a background thread; `deepseek.py` adds the CLI.
+injection (broken responses: `faults`), and the request log with disconnect detection plus
+helpers to wait on it. A real `ThreadingHTTPServer` on 127.0.0.1 in a background thread;
+`deepseek.py` adds the CLI.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import asyncio
 import hashlib
 import json
 import math
+import sys
 import threading
 import time
 from collections import deque
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from tests.fakes import wire
+from tests.fakes import faults, wire
 from tests.fakes.cache_model import PromptCache
 from tests.fakes.model import Answer, Responder, Script
 from tests.fakes.replies import Reply, chat_reply, fim_reply
@@ -66,6 +68,8 @@ class RequestRecord:
     """The error body returned, if any."""
     injected: bool = False
     """The status came from `fail_next`."""
+    fault: str | None = None
+    """The fault knob that broke this response, one of `faults.FAULTS`."""
     disconnected: bool = False
     """The CLIENT closed the connection before the response was complete."""
     finished: bool = False
@@ -107,6 +111,12 @@ class _HTTPServer(ThreadingHTTPServer):
         self.connections: set[Any] = set()
         self.connections_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that resets its connection (as a client abandoning a stream may) is no error
+        of the fake's: no traceback on stderr for it."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -163,10 +173,13 @@ class FakeDeepSeek:
     """A fake DeepSeek API on 127.0.0.1. Start with `start()` or `with FakeDeepSeek() as s:`.
 
     Mutable knobs (read per request): `latency_s`, `latency_per_miss_token_s`, `chunk_delay_s`,
-    `keepalive_interval_s`, `hang`, `hang_after_chunks`, `cache_enabled`, `api_keys`, `models`,
-    `thinking_default`, `default_reasoning`. Latency, hangs and keep-alives apply to FIM and chat
-    completions only; `/models` and errors answer at once. The `cache_*` settings apply to
-    account caches created afterwards (set them in the constructor).
+    `keepalive_interval_s`, `hang`, `hang_after_chunks`, the broken-response knobs
+    (`malformed_after_chunks`, `end_after_chunks`, `omit_usage`, `omit_done`,
+    `trickle_after_chunks` with `trickle_interval_s`, `reset_after_chunks`, `garbage_body`),
+    `cache_enabled`, `api_keys`, `models`, `thinking_default`, `default_reasoning`. Latency,
+    hangs, keep-alives and broken responses apply to FIM and chat completions only; `/models`
+    and errors answer at once. The `cache_*` settings apply to account caches created
+    afterwards (set them in the constructor).
     """
 
     def __init__(
@@ -205,7 +218,23 @@ class FakeDeepSeek:
         self.hang = False
         """Never answer completions (until the client leaves or the server stops)."""
         self.hang_after_chunks: int | None = None
-        """Streams: send this many chunks, then hang."""
+        """Streams: send this many chunks, then hang (sending keep-alives, if they are on)."""
+        self.malformed_after_chunks: int | None = None
+        """Streams: send this many events, then `data: {"choi` in place of the next, then the rest."""
+        self.end_after_chunks: int | None = None
+        """Streams: send this many events, then end the body cleanly (no usage, no [DONE])."""
+        self.omit_usage = False
+        """Streams: leave the usage chunk out (even when `include_usage` asked for it)."""
+        self.omit_done = False
+        """Streams: leave the final `data: [DONE]` out."""
+        self.trickle_after_chunks: int | None = None
+        """Streams: send this many events at the normal pace, then the rest one byte at a time."""
+        self.trickle_interval_s = 0.05
+        """Seconds between trickled bytes."""
+        self.reset_after_chunks: int | None = None
+        """Send this many stream events (0: nothing, not even headers), then reset the connection."""
+        self.garbage_body: bytes | None = None
+        """Answer completions (stream or not) with 200 and these bytes as an application/json body."""
         self.thinking_default = thinking_default
         self.fim_max_tokens = fim_max_tokens
         self.default_reasoning = DEFAULT_REASONING
@@ -524,7 +553,12 @@ class FakeDeepSeek:
                 return
         elif not ex.wait(delay):
             return
-        if stream:
+        if self.reset_after_chunks == 0:
+            self._update(record, fault="reset")
+            ex.reset()
+        elif self.garbage_body is not None:
+            self._send_garbage(ex, record, self.garbage_body)
+        elif stream:
             self._send_stream(ex, record, reply)
         else:
             self._send_reply_json(ex, record, reply)
@@ -549,15 +583,41 @@ class FakeDeepSeek:
         self._update(record, status=200)
         self._send_last(ex, record, lambda: ex.send_body(200, data, "application/json"), reply)
 
+    def _send_garbage(self, ex: Exchange, record: RequestRecord, body: bytes) -> None:
+        self._update(record, status=200, fault="garbage")
+        if ex.headers_sent:  # behind keep-alives
+            self._send_last(ex, record, lambda: ex.end_chunked(body))
+        else:
+            self._send_last(ex, record, lambda: ex.send_body(200, body, "application/json"))
+
     def _send_stream(self, ex: Exchange, record: RequestRecord, reply: Reply) -> None:
         if not ex.headers_sent:
             if not ex.start_chunked(200, "text/event-stream; charset=utf-8"):
                 return
             self._update(record, status=200)
-        last = len(reply.events) - 1
-        for i, event in enumerate(reply.events):
+        plan = faults.edit_events(
+            reply.events,
+            malformed_after=self.malformed_after_chunks,
+            end_after=self.end_after_chunks,
+            omit_usage=self.omit_usage,
+            omit_done=self.omit_done,
+        )
+        if plan.fault is not None:
+            self._update(record, fault=plan.fault)
+        last = len(plan.events) - 1
+        for i, event in enumerate(plan.events):
             if i == self.hang_after_chunks:
-                ex.wait(math.inf)
+                ex.wait(math.inf, b": keep-alive\n\n", self.keepalive_interval_s)
+                return
+            if i == self.reset_after_chunks:
+                self._update(record, fault="reset")
+                ex.reset()
+                return
+            if i == self.trickle_after_chunks:
+                self._update(record, fault="trickle")
+                rest = b"".join(plan.events[i:])
+                if faults.trickle(ex, rest, self.trickle_interval_s):
+                    self._send_last(ex, record, lambda: ex.end_chunked(), reply)
                 return
             if i and self.chunk_delay_s and not ex.wait(self.chunk_delay_s):
                 return

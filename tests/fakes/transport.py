@@ -1,9 +1,9 @@
 """Socket-level side of the fake DeepSeek server: one HTTP exchange on one connection.
 
 Owns reading the request body, writing plain and chunked responses, waiting (latency, hang,
-keep-alives) and noticing that the CLIENT WENT AWAY: while waiting the socket is polled with
-`select` + `recv(MSG_PEEK)` (b"" or a reset means closed); while writing, a failed write means
-closed. No DeepSeek semantics here.
+keep-alives), aborting a connection with a TCP reset, and noticing that the CLIENT WENT AWAY:
+while waiting the socket is polled with `select` + `recv(MSG_PEEK)` (b"" or a reset means
+closed); while writing, a failed write means closed. No DeepSeek semantics here.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import select
 import socket
+import struct
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -129,3 +130,13 @@ class Exchange:
     def close(self) -> None:
         """Make the handler drop the connection after this exchange."""
         self._handler.close_connection = True
+
+    def reset(self) -> None:
+        """Abort the connection now with a TCP reset (RST), as a crashed server or proxy would."""
+        try:
+            self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self._handler.rfile.close()  # the last reference besides the socket: close() is real
+            self._sock.close()
+        except OSError:
+            pass
+        self.close()

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from flashpro.ledger.prices import PriceTable, as_utc
+from flashpro.providers.request import sendable
 from flashpro.usage import Usage
 
 __all__ = [
@@ -222,8 +223,8 @@ class CallRecord:
         """The SQL parameters of this row, secrets redacted."""
         details = None
         if self.details:
-            details = json.dumps(
-                redact(self.details), sort_keys=True, default=str, ensure_ascii=False
+            details = sendable(
+                json.dumps(redact(self.details), sort_keys=True, default=str, ensure_ascii=False)
             )
         return {
             "request_id": self.request_id,
@@ -249,7 +250,7 @@ class CallRecord:
             "accepted_chars": self.accepted_chars,
             "shown_chars": self.shown_chars,
             "details": details,
-            "prompt_text": redact(self.prompt_text)
+            "prompt_text": sendable(redact(self.prompt_text))  # SQLite text is UTF-8: no lone surrogates
             if keep_prompt_text and self.prompt_text
             else None,
             "task_id": self.task_id,

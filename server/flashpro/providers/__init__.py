@@ -1,39 +1,47 @@
-"""Model providers: the DeepSeek client and its error tree."""
+"""Model providers: the DeepSeek client, its requests, streams and error tree."""
 
 from __future__ import annotations
 
-from flashpro.providers.deepseek import (
-    CallTrace,
-    ChatRequest,
-    DeepSeekProvider,
-    FimRequest,
-    map_error,
-    redact,
-)
+from flashpro.providers.deepseek import DeepSeekProvider, map_error, redact
 from flashpro.providers.errors import (
     AuthFailed,
     BadRequest,
+    ConnectionFailed,
     InsufficientBalance,
+    Internal,
+    Malformed,
     MissingKey,
+    Overloaded,
     ProviderError,
     RateLimited,
+    Stalled,
     Timeout,
+    Truncated,
     Unavailable,
 )
+from flashpro.providers.request import ChatRequest, FimRequest, sendable
+from flashpro.providers.trace import CallTrace
 
 __all__ = [
     "AuthFailed",
     "BadRequest",
     "CallTrace",
     "ChatRequest",
+    "ConnectionFailed",
     "DeepSeekProvider",
     "FimRequest",
     "InsufficientBalance",
+    "Internal",
+    "Malformed",
     "MissingKey",
+    "Overloaded",
     "ProviderError",
     "RateLimited",
+    "Stalled",
     "Timeout",
+    "Truncated",
     "Unavailable",
     "map_error",
     "redact",
+    "sendable",
 ]

@@ -1,24 +1,35 @@
 """The DeepSeek client: FIM and chat through the `openai` SDK, normalised results and errors.
 
-This is the only module that talks to the network. It returns text plus a `Usage` record
-and maps every SDK exception to the tree in `providers.errors`. Each call fills a `CallTrace`
-as it goes, so the caller can record a ledger row even when the call is cancelled or fails
-half way. `asyncio.CancelledError` is never swallowed: cancelling the awaiting task closes
-the HTTP connection, which is how the editor's `$/cancelRequest` reaches DeepSeek.
+This is the only module that talks to the network, and the one boundary where failures are
+mapped: whatever goes wrong in a call (an HTTP status, a refused or broken connection, a body
+or stream that is not DeepSeek's JSON, a stream cut short, a deadline) leaves as an error of
+the tree in `providers.errors`, never as anything else; a call that failed never returns a
+partial answer. The SDK sends the request and maps statuses; the streamed body is read by
+`providers.stream`, which sees keep-alives, `[DONE]` and malformed events the SDK hides.
+
+Each call fills a `CallTrace` as it goes, so the caller can record a ledger row even when the
+call is cancelled or fails half way. `asyncio.CancelledError` is never swallowed: cancelling
+the awaiting task closes the HTTP connection, which is how the editor's `$/cancelRequest`
+reaches DeepSeek; the call's deadlines (`providers.request`) close it the same way.
 
 The real API and the fake test server differ only in the base URL.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
 import logging
 import re
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+import anyio
+import httpx2
 import openai
 from openai import AsyncOpenAI
 
@@ -26,20 +37,29 @@ from flashpro.config import beta_url
 from flashpro.providers.errors import (
     AuthFailed,
     BadRequest,
+    ConnectionFailed,
     InsufficientBalance,
+    Internal,
+    Malformed,
     MissingKey,
+    Overloaded,
     ProviderError,
     RateLimited,
     Timeout,
+    Truncated,
     Unavailable,
 )
-from flashpro.usage import Usage
+from flashpro.providers.request import ChatRequest, FimRequest, chat_body, fim_body
+from flashpro.providers.stream import Deadlines, Events, fold_chat, fold_fim
+from flashpro.providers.trace import CallTrace
 
 __all__ = ["CallTrace", "ChatRequest", "DeepSeekProvider", "FimRequest", "map_error", "redact"]
 
 logger = logging.getLogger(__name__)
 
 _KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-*]{4,}")
+_MODELS_TIMEOUT_S = 10.0
+_BODY_EXCERPT_BYTES = 4096
 
 
 def redact(text: str, key: str | None = None) -> str:
@@ -47,71 +67,6 @@ def redact(text: str, key: str | None = None) -> str:
     if key:
         text = text.replace(key, "sk-***")
     return _KEY_LIKE.sub("sk-***", text)
-
-
-@dataclass(slots=True)
-class FimRequest:
-    """One fill-in-the-middle request."""
-
-    model: str
-    prompt: str
-    suffix: str
-    max_tokens: int
-    stop: Sequence[str] = ()
-    temperature: float = 0.0
-    timeout: float = 8.0
-
-
-@dataclass(slots=True)
-class ChatRequest:
-    """One chat request (planner actions and quick edits)."""
-
-    model: str
-    messages: list[dict[str, str]]
-    max_tokens: int
-    thinking: bool = False
-    reasoning_effort: str | None = None
-    json_output: bool = False
-    timeout: float = 120.0
-
-
-@dataclass(slots=True)
-class CallTrace:
-    """What a call has produced so far; filled while streaming, read by the caller afterwards."""
-
-    started: float = field(default_factory=time.monotonic)
-    started_utc: datetime = field(default_factory=lambda: datetime.now(UTC))
-    first_token_at: float | None = None
-    finished_at: float | None = None
-    parts: list[str] = field(default_factory=list)
-    reasoning_parts: list[str] = field(default_factory=list)
-    usage: Usage | None = None
-    model_reported: str | None = None
-    request_id: str | None = None
-    finish_reason: str | None = None
-
-    @property
-    def text(self) -> str:
-        """The text received so far."""
-        return "".join(self.parts)
-
-    @property
-    def reasoning(self) -> str:
-        """The reasoning text received so far (chat with thinking on)."""
-        return "".join(self.reasoning_parts)
-
-    @property
-    def latency_first_ms(self) -> float | None:
-        """Milliseconds from the start of the call to the first token, if one arrived."""
-        if self.first_token_at is None:
-            return None
-        return (self.first_token_at - self.started) * 1000.0
-
-    @property
-    def latency_total_ms(self) -> float:
-        """Milliseconds from the start of the call to its end (or to now, if unfinished)."""
-        end = self.finished_at if self.finished_at is not None else time.monotonic()
-        return (end - self.started) * 1000.0
 
 
 def _error_message(exc: openai.APIStatusError) -> str:
@@ -133,27 +88,42 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
         return None
 
 
+def _status_error(exc: openai.APIStatusError, key: str | None) -> ProviderError:
+    status = exc.status_code
+    detail = redact(_error_message(exc), key)
+    if status in (401, 403):
+        return AuthFailed(f"DeepSeek rejected the API key ({status}: {detail})", status=status)
+    if status == 402:
+        return InsufficientBalance(f"DeepSeek account balance is insufficient ({detail})", status=status)
+    if status == 429:
+        return RateLimited(f"DeepSeek rate limit ({detail})", status=status, retry_after=_retry_after(exc))
+    if status == 503:
+        return Overloaded(f"DeepSeek server error {status} ({detail})", status=status)
+    if status >= 500:
+        return Unavailable(f"DeepSeek server error {status} ({detail})", status=status)
+    return BadRequest(f"DeepSeek refused the request ({status}: {detail})", status=status)
+
+
 def map_error(exc: BaseException, key: str | None = None) -> ProviderError:
-    """Map an SDK exception to the provider error tree (messages scrubbed of keys)."""
+    """Map any exception raised while calling DeepSeek to the provider error tree (messages
+    scrubbed of keys). What is not a known SDK, transport or wire failure is `Internal`."""
     if isinstance(exc, ProviderError):
         return exc
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError | httpx2.TimeoutException):
         return Timeout("DeepSeek did not answer in time")
     if isinstance(exc, openai.APIConnectionError):
-        return Unavailable(redact(f"cannot reach DeepSeek ({exc.__cause__ or exc})", key))
+        return ConnectionFailed(redact(f"cannot reach DeepSeek ({exc.__cause__ or exc})", key))
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        detail = redact(_error_message(exc), key)
-        if status in (401, 403):
-            return AuthFailed(f"DeepSeek rejected the API key ({status}: {detail})", status=status)
-        if status == 402:
-            return InsufficientBalance(f"DeepSeek account balance is insufficient ({detail})", status=status)
-        if status == 429:
-            return RateLimited(f"DeepSeek rate limit ({detail})", status=status, retry_after=_retry_after(exc))
-        if status >= 500:
-            return Unavailable(f"DeepSeek server error {status} ({detail})", status=status)
-        return BadRequest(f"DeepSeek refused the request ({status}: {detail})", status=status)
-    return Unavailable(redact(f"unexpected error talking to DeepSeek: {exc!r}", key))
+        return _status_error(exc, key)
+    if isinstance(exc, httpx2.DecodingError | json.JSONDecodeError | UnicodeDecodeError):
+        return Malformed(redact(f"DeepSeek sent a body flashpro cannot read ({exc})", key))
+    if isinstance(exc, httpx2.RequestError | ssl.SSLError | anyio.EndOfStream | ConnectionError):
+        detail = str(exc) or type(exc).__name__
+        return ConnectionFailed(redact(f"the connection to DeepSeek broke ({detail})", key))
+    if isinstance(exc, openai.OpenAIError):
+        return Unavailable(redact(f"DeepSeek call failed ({exc})", key))
+    logger.debug("unexpected error in a DeepSeek call", exc_info=exc)
+    return Internal(redact(f"flashpro failed while calling DeepSeek ({type(exc).__name__}: {exc})", key))
 
 
 class DeepSeekProvider:
@@ -192,12 +162,12 @@ class DeepSeekProvider:
 
     async def list_models(self) -> list[str]:
         """Model ids this key may use (`GET /models`)."""
+        client = self._client(beta=False)
         try:
-            page = await self._client(beta=False).models.list(timeout=10.0)
-            return [model.id async for model in page]
-        except ProviderError:
-            raise
-        except openai.OpenAIError as exc:
+            async with Deadlines(_MODELS_TIMEOUT_S, _MODELS_TIMEOUT_S):
+                page = await client.models.list(timeout=_MODELS_TIMEOUT_S)
+                return [model.id async for model in page]
+        except Exception as exc:  # noqa: BLE001 - the one boundary: everything is mapped
             raise map_error(exc, self._key) from exc
 
     async def fim(
@@ -208,28 +178,16 @@ class DeepSeekProvider:
     ) -> str:
         """Stream a FIM completion into `trace`; return its text.
 
-        `on_text` sees the accumulated text after each chunk and may return True to stop early
-        (the connection is closed, so DeepSeek stops generating).
+        `on_text` sees the accumulated text after each chunk that carried something and may
+        return True to stop early (the connection is closed, so DeepSeek stops generating).
         """
         client = self._client(beta=True)
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "prompt": request.prompt,
-            "suffix": request.suffix,
-            "max_tokens": request.max_tokens,
-            "temperature": request.temperature,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "timeout": request.timeout,
-        }
-        if request.stop:
-            kwargs["stop"] = list(request.stop)[:16]
 
-        def absorb(chunk: Any) -> bool:
-            self._absorb_fim_chunk(chunk, trace)
+        def after() -> bool:
             return on_text is not None and bool(trace.parts) and on_text(trace.text)
 
-        return await self._stream(client.completions.create(**kwargs), trace, absorb)
+        opened = client.completions.with_streaming_response.create(**fim_body(request))
+        return await self._stream(opened, trace, fold_fim, after, request.timeout, request.idle)
 
     async def chat(
         self,
@@ -239,84 +197,73 @@ class DeepSeekProvider:
     ) -> str:
         """Stream a chat completion into `trace` (content and reasoning); return the content.
 
-        `on_delta` sees the trace after each chunk (for progress reports). Thinking is switched
-        explicitly either way, so the model's default never decides the bill.
+        `on_delta` sees the trace after each chunk that carried something (progress reports).
         """
         client = self._client(beta=False)
-        extra: dict[str, Any] = {"thinking": {"type": "enabled" if request.thinking else "disabled"}}
-        if request.thinking and request.reasoning_effort:
-            extra["reasoning_effort"] = request.reasoning_effort
-        kwargs: dict[str, Any] = {
-            "model": request.model,
-            "messages": request.messages,
-            "max_tokens": request.max_tokens,
-            "stream": True,
-            "stream_options": {"include_usage": True},
-            "timeout": request.timeout,
-            "extra_body": extra,
-        }
-        if request.json_output:
-            kwargs["response_format"] = {"type": "json_object"}
 
-        def absorb(chunk: Any) -> bool:
-            self._absorb_chat_chunk(chunk, trace)
+        def after() -> bool:
             if on_delta is not None:
                 on_delta(trace)
             return False
 
-        return await self._stream(client.chat.completions.create(**kwargs), trace, absorb)
+        opened = client.chat.completions.with_streaming_response.create(**chat_body(request))
+        return await self._stream(opened, trace, fold_chat, after, request.timeout, request.idle)
 
     async def _stream(
-        self, create: Awaitable[Any], trace: CallTrace, absorb: Callable[[Any], bool]
+        self,
+        opened: AbstractAsyncContextManager[Any],
+        trace: CallTrace,
+        fold: Callable[[Any, CallTrace], bool],
+        after: Callable[[], bool],
+        total: float,
+        idle: float,
     ) -> str:
-        """Run a streaming call: each chunk goes to `absorb` (True stops early); SDK errors
-        become provider errors; the trace records when it ended."""
+        """Run one streaming call within its deadlines: each chunk is folded into `trace`,
+        then `after()` may stop early (True). Ends complete or raises a provider error."""
+        stopped = False
+        events: Events | None = None
         try:
-            stream = await create
-            async with stream:
-                async for chunk in stream:
-                    if absorb(chunk):
-                        break
-        except ProviderError:
-            raise
-        except openai.OpenAIError as exc:
+            async with Deadlines(total, idle) as deadlines, opened as response:
+                events = Events(response.iter_bytes())
+                await _expect_event_stream(response)
+                async with contextlib.aclosing(events.chunks()) as chunks:
+                    async for chunk in chunks:
+                        if fold(chunk, trace):
+                            deadlines.touch()
+                            if after():
+                                stopped = True
+                                break
+        except Exception as exc:  # noqa: BLE001 - the one boundary: everything is mapped
             raise map_error(exc, self._key) from exc
         finally:
             trace.finished_at = time.monotonic()
-        if trace.finish_reason == "insufficient_system_resource":
-            raise Unavailable("DeepSeek ran out of capacity mid-answer")
+        if not stopped:
+            assert events is not None
+            _check_complete(trace, events.done)
         return trace.text
 
-    @staticmethod
-    def _absorb_chat_chunk(chunk: Any, trace: CallTrace) -> None:
-        """Fold one streamed chat chunk (content, reasoning, usage) into the trace."""
 
-        def pieces(choice: Any) -> tuple[str, str]:
-            delta = getattr(choice, "delta", None)
-            return getattr(delta, "content", None) or "", getattr(delta, "reasoning_content", None) or ""
+async def _expect_event_stream(response: Any) -> None:
+    """A streamed call must answer with an event stream; anything else is `Malformed`."""
+    content_type = str(response.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == "text/event-stream":
+        return
+    head = b""
+    with contextlib.suppress(Exception):
+        async for raw in response.iter_bytes():
+            head += raw
+            if len(head) >= _BODY_EXCERPT_BYTES:
+                break
+    what = content_type or "no content type"
+    text = redact(head[:60].decode("utf-8", "replace").strip())
+    raise Malformed(f"DeepSeek answered with {what} instead of an event stream ({text!r})")
 
-        _absorb(chunk, trace, pieces)
 
-    @staticmethod
-    def _absorb_fim_chunk(chunk: Any, trace: CallTrace) -> None:
-        """Fold one streamed completion chunk into the trace."""
-        _absorb(chunk, trace, lambda choice: (getattr(choice, "text", None) or "", ""))
-
-
-def _absorb(chunk: Any, trace: CallTrace, pieces: Callable[[Any], tuple[str, str]]) -> None:
-    """Fold a streamed chunk into the trace: ids, (text, reasoning) of each choice, usage."""
-    trace.request_id = trace.request_id or getattr(chunk, "id", None)
-    trace.model_reported = getattr(chunk, "model", None) or trace.model_reported
-    for choice in getattr(chunk, "choices", None) or ():
-        text, reasoning = pieces(choice)
-        if (text or reasoning) and trace.first_token_at is None:
-            trace.first_token_at = time.monotonic()
-        if text:
-            trace.parts.append(text)
-        if reasoning:
-            trace.reasoning_parts.append(reasoning)
-        if getattr(choice, "finish_reason", None):
-            trace.finish_reason = choice.finish_reason
-    usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        trace.usage = Usage.from_api(usage)
+def _check_complete(trace: CallTrace, done: bool) -> None:
+    """After the body ended: was this a whole answer? (Otherwise it must not be used.)"""
+    if trace.finish_reason == "insufficient_system_resource":
+        raise Overloaded("DeepSeek ran out of capacity mid-answer (insufficient_system_resource)")
+    if not done:
+        raise Truncated("DeepSeek's answer ended before its end-of-stream marker")
+    if trace.usage is None:
+        raise Truncated("DeepSeek's answer ended without its usage report")

@@ -1,16 +1,23 @@
-"""The provider error tree: every SDK / HTTP failure is mapped here, at one boundary.
+"""The provider error tree: every SDK / HTTP / wire failure is mapped here, at one boundary.
 
     ProviderError                  base; `kind` is stored in the ledger, `hint` shown to the user
     ├── MissingKey                 no API key configured (no request is sent)
     ├── AuthFailed                 401/403: the key is wrong or revoked
-    ├── InsufficientBalance        402: top up the DeepSeek account
-    ├── RateLimited                429: the account's concurrency limit was hit
-    ├── Unavailable                5xx, connection failure, or timeout
-    │   └── Timeout                no answer within the configured timeout
-    └── BadRequest                 400/404/422: the request or a model name is wrong
+    ├── InsufficientBalance        402: top up the DeepSeek account (pauses calls)
+    ├── RateLimited                429: the account's concurrency limit was hit (pauses calls)
+    ├── BadRequest                 400/404/422: the request or a model name is wrong
+    ├── Internal                   flashpro itself failed while making the call (a bug)
+    └── Unavailable                other 5xx, or anything else transient on the way
+        ├── Overloaded             503, or `finish_reason: insufficient_system_resource`
+        ├── ConnectionFailed       refused, reset, or the connection broke mid-answer
+        ├── Malformed              a body or SSE event that is not the JSON DeepSeek sends
+        ├── Truncated              a stream that ended without its usage or `data: [DONE]`
+        └── Timeout                the call's total deadline passed (keep-alives do not extend it)
+            └── Stalled            the answer started, then nothing came for the idle gap
 
 `fatal` errors (missing key, auth, balance) stop requests until settings change or a pause
 passes, and are shown to the user once; the others are logged and the next request tries again.
+A failed call never yields a partial answer: what streamed before the failure is discarded.
 """
 
 from __future__ import annotations
@@ -18,13 +25,21 @@ from __future__ import annotations
 __all__ = [
     "AuthFailed",
     "BadRequest",
+    "ConnectionFailed",
     "InsufficientBalance",
+    "Internal",
+    "Malformed",
     "MissingKey",
+    "Overloaded",
     "ProviderError",
     "RateLimited",
+    "Stalled",
     "Timeout",
+    "Truncated",
     "Unavailable",
 ]
+
+_RETRY = "Nothing was inserted or changed; the next request tries again."
 
 
 class ProviderError(Exception):
@@ -74,9 +89,42 @@ class RateLimited(ProviderError):
     hint = "DeepSeek limits concurrent requests per account; flashpro backs off briefly."
 
 
+class BadRequest(ProviderError):
+    kind = "bad_request"
+    hint = "Check the model names in flashpro.models and the other settings."
+
+
+class Internal(ProviderError):
+    kind = "internal"
+    hint = (
+        "This is a flashpro bug: please report it with the log of a run with --log-level DEBUG. "
+        + _RETRY
+    )
+
+
 class Unavailable(ProviderError):
     kind = "unavailable"
     hint = "DeepSeek is unavailable or overloaded; flashpro will try again on the next request."
+
+
+class Overloaded(Unavailable):
+    kind = "overloaded"
+    hint = "DeepSeek is short of capacity right now. " + _RETRY
+
+
+class ConnectionFailed(Unavailable):
+    kind = "connection"
+    hint = "Check the network connection and flashpro.baseUrl. " + _RETRY
+
+
+class Malformed(Unavailable):
+    kind = "malformed"
+    hint = "If this repeats, check that flashpro.baseUrl points at DeepSeek's API. " + _RETRY
+
+
+class Truncated(Unavailable):
+    kind = "truncated"
+    hint = "The partial answer was discarded. " + _RETRY
 
 
 class Timeout(Unavailable):
@@ -84,6 +132,6 @@ class Timeout(Unavailable):
     hint = "Raise flashpro.completion.timeout or flashpro.requestTimeout if this repeats."
 
 
-class BadRequest(ProviderError):
-    kind = "bad_request"
-    hint = "Check the model names in flashpro.models and the other settings."
+class Stalled(Timeout):
+    kind = "stalled"
+    hint = "The partial answer was discarded. " + _RETRY
