@@ -23,6 +23,7 @@ from flashpro.completion.budget import BudgetCaps, BudgetPolicy, Limits, Stage, 
 from flashpro.config import ActionRoute, Settings, load_settings, merge_sources
 from flashpro.documents import DocumentStore, Encoding, TextChange, split_lines, uri_to_path
 from flashpro.logs import SECRET_FILTER
+from flashpro.privacy import load_rules
 from flashpro.providers import DeepSeekProvider, MissingKey, ProviderError, redact
 from flashpro.providers.gate import ErrorGate
 from flashpro.tokens import count
@@ -85,6 +86,7 @@ class Flashpro:
                 prices=lambda: self.accounting.prices,
                 limits=self.action_limits,
                 label=lambda uri: self.completion.extra.label(uri),
+                root=lambda: self.accounting.workspace,
             ),
             self.documents,
             self.reviews,
@@ -184,8 +186,13 @@ class Flashpro:
         """The workspace root: recorded in the ledger, and the base of file labels in prompts."""
         self.accounting.workspace = root
         self.completion.set_roots([root] if root else [])
+        self.documents.set_workspace(root)
 
     def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
+        """Register a document; nothing derived from an earlier text of `uri` survives (editors
+        restart versions, so a cache keyed by (uri, version) would answer from stale text)."""
+        self.actions.forget(uri)
+        self.reviews.clear(uri)
         doc = self.documents.open(uri, language_id, version, text)
         self.completion.opened(doc)
         if self.settings.diagnostics.window != "session":
@@ -210,6 +217,7 @@ class Flashpro:
         """Forget a document; its open suggestions were not accepted."""
         self.documents.close(uri)
         self.completion.closed(uri)
+        self.actions.forget(uri)
         self.reviews.clear(uri)
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
@@ -324,8 +332,10 @@ class Flashpro:
                 )
 
     async def warm_up(self) -> None:
-        """Load the tokenizer in a worker thread, so the first completion does not wait for it."""
+        """Load the tokenizer and the secret rules in a worker thread, so the first completion
+        does not wait for them."""
         await asyncio.to_thread(count, "warm up")
+        await asyncio.to_thread(load_rules)
 
     async def shutdown(self) -> None:
         """Flush the ledger and release network resources."""

@@ -66,6 +66,7 @@ class ActionContext:
     whole_file: bool
     excerpt: LineSpan | None
     tokens: int
+    lines: tuple[int, ...] = ()  # file lines (0-based) shown outside the excerpt: imports, outline
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +152,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
     if used + view.tokens(0, last) <= budget_tokens:
         return ActionContext(header + view.text(0, last), True, None, used + view.tokens(0, last))
     parts = [header]
+    shown: list[int] = []
     for title, indices in (("Imports", view.imports), ("Outline", view.outline)):
         if not indices:
             continue
@@ -159,6 +161,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
         if used + cost > budget_tokens // 3:
             continue  # a huge outline would crowd out the code itself
         parts.extend(block)
+        shown.extend(indices)
         used += cost
     scope = enclosing_scope(lines, span)
     aligned = LineSpan(
@@ -179,7 +182,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
         size = count(excerpt)
     title = f"Excerpt (lines {low + 1}-{high + 1}):\n"
     return ActionContext(
-        "".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size
+        "".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size, tuple(shown)
     )
 
 

@@ -78,6 +78,12 @@ class ActionRunner:
         self._exclude = exclude
         self._targets: dict[tuple[object, ...], LineSpan] = {}
 
+    def forget(self, uri: str) -> None:
+        """Drop what was computed from earlier texts of `uri` (closed or reopened)."""
+        for key in [key for key in self._targets if key[0] == uri]:
+            del self._targets[key]
+        self.service.forget(uri)
+
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
         """The lines `action` covers for a selection (or cursor) `span`."""
         key = (doc.uri, doc.version, action, span, empty)

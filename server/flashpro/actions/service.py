@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from pydantic.alias_generators import to_snake
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS, ActionSpec
-from flashpro.actions.context import FileView, LineSpan, build_context, lines_text
+from flashpro.actions.context import ActionContext, FileView, LineSpan, build_context, lines_text
 from flashpro.actions.prompts import SYSTEM, retry_message, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.completion import CallInfo
@@ -32,6 +33,7 @@ from flashpro.completion.budget import Limits
 from flashpro.config import ActionRoute, Settings
 from flashpro.documents import Document
 from flashpro.ledger import PriceTable
+from flashpro.privacy import SentLines, flavor_for, shared_scanner, uri_to_path
 from flashpro.providers import CallTrace, ChatRequest, DeepSeekProvider, ProviderError
 from flashpro.providers.gate import ErrorGate
 from flashpro.tokens import LineCounter, count
@@ -47,6 +49,8 @@ _SCHEMAS: dict[str, type[BaseModel]] = {
 }
 _CHAT_TEMPLATE_TOKENS = 8
 """Tokens the chat template adds around two messages (BOS, role markers, think switch)."""
+_GUTTER = re.compile(r" *\d+\| ")
+"""The line numbers in front of each file line of a prompt (not scanned for secrets)."""
 
 
 class ActionFailed(Exception):
@@ -138,6 +142,7 @@ class ActionService:
         limits: Callable[[str, ActionRoute], Limits],
         label: Callable[[str], str],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        root: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._settings = settings
         self._provider = provider
@@ -146,10 +151,18 @@ class ActionService:
         self._prices = prices
         self._limits = limits
         self._label = label
+        self._root = root
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
         self._views: dict[str, tuple[int, FileView]] = {}
         self._counter = LineCounter()  # line counts survive edits: only changed lines recount
+        self._scanner = shared_scanner()
+
+    def forget(self, uri: str) -> None:
+        """Drop what was built from earlier texts of `uri` (closed or reopened: versions restart)."""
+        self._views.pop(uri, None)
+        for key in [key for key in self._previews if key[0] == uri]:
+            del self._previews[key]
 
     def view(self, doc: Document) -> FileView:
         """The document's lines as actions see them, built once per version."""
@@ -190,13 +203,40 @@ class ActionService:
     def messages(
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
     ) -> list[dict[str, str]]:
-        """The two chat messages for `action` on `span` of `doc`, within `context_tokens`."""
-        return self._prompt(action, doc, span, instruction, context_tokens)[0]
+        """The two chat messages for `action` on `span` of `doc`, within `context_tokens`, as they
+        are sent: secret values redacted (raises `ActionFailed` when they cannot be)."""
+        return self.outgoing(action, doc, span, instruction, context_tokens)[0]
+
+    def outgoing(
+        self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
+    ) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
+        """The messages as sent (secrets redacted) and the file lines they hold (for the ledger)."""
+        label = self._label(doc.uri)
+        flavor = flavor_for(uri_to_path(doc.uri))
+        if action == "quickEdit" and self._scanner.has_secret(lines_text(doc, span), flavor):
+            raise ActionFailed(
+                f"flashpro: lines {span.label()} of {label} hold what looks like a secret; Quick edit "
+                "would have to send it (or rewrite it as a placeholder), so nothing was sent"
+            )
+        messages, _, context = self._prompt(action, doc, span, instruction, context_tokens)
+        redacted = self._scanner.redact(messages[1]["content"], flavor, gutter=_GUTTER)
+        if redacted.blocked:
+            raise ActionFailed(f"flashpro: {label} holds a private key; nothing was sent")
+        sent = SentLines(self._root())
+        if context.whole_file or context.excerpt is None:
+            sent.add(doc.uri, 0, doc.buffer.line_count - 1)
+        else:
+            sent.add_lines(doc.uri, context.lines)
+            sent.add(doc.uri, context.excerpt.start, context.excerpt.end)
+        if action == "quickEdit":
+            sent.add(doc.uri, span.start, span.end)
+        return [messages[0], {"role": "user", "content": redacted.text}], sent.to_json()
 
     def _prompt(
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
-    ) -> tuple[list[dict[str, str]], int]:
-        """The messages and their exact token count (template included)."""
+    ) -> tuple[list[dict[str, str]], int, ActionContext]:
+        """The messages (before redaction), their exact token count (template included), and
+        the file part's context."""
         label = self._label(doc.uri)
         selection = lines_text(doc, span) if action == "quickEdit" else ""
         tail = task(action, label, span, selection, instruction)
@@ -215,7 +255,7 @@ class ActionService:
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": context.text + tail},
         ]
-        return messages, tokens
+        return messages, tokens, context
 
     def preview(self, action: str, doc: Document, span: LineSpan) -> Preview:
         """Exact prompt tokens and an estimated cost; no API call. Cached per document version."""
@@ -295,13 +335,13 @@ class ActionService:
         blocked = self._gate.blocked_by()
         if blocked is not None:
             raise ActionFailed(blocked.user_message())
-        messages = self.messages(action, doc, span, instruction, limits.context_tokens)
+        messages, sent = self.outgoing(action, doc, span, instruction, limits.context_tokens)
         version = doc.version
         error = ""
         for attempt in (1, 2):
             if attempt == 2:
                 messages = [*messages, {"role": "user", "content": retry_message(error)}]
-            text = await self._call(action, spec, route, doc.uri, messages, limits, attempt, on_tokens)
+            text = await self._call(action, spec, route, doc.uri, messages, limits, attempt, on_tokens, sent)
             try:
                 data = _parse(action, text)
             except ValueError as exc:
@@ -325,6 +365,7 @@ class ActionService:
         limits: Limits,
         attempt: int,
         on_tokens: Callable[[int], None] | None,
+        sent: list[dict[str, object]] | None = None,
     ) -> str:
         model = self.model(route)
         request = ChatRequest(
@@ -345,7 +386,7 @@ class ActionService:
             model=model,
             trace=trace,
             status="ok",
-            details={"action": action, "attempt": attempt, "thinking": route.thinking},
+            details={"action": action, "attempt": attempt, "thinking": route.thinking, "sent": sent or []},
             prompt_text=json.dumps(messages) if self._settings().log_prompts else None,
         )
         last_report = [0.0]
