@@ -76,7 +76,11 @@ def guard_layout(
     else:
         segments.append((offset, flavor_for(uri_to_path(uri))))
     sent = tuple(sent_lines(layout, uri, cursor_line, snippets, root).ranges())
-    result = scanner.redact(prompt + suffix, CONFIG, segments=segments)
+    # The head repeats between keystrokes: its verdict is remembered whole; the rest (volatile
+    # lines, the cursor line across the hole, the suffix) costs a look-up per line.
+    cut = layout.head_chars
+    head = scanner.redact(prompt[:cut], CONFIG, segments=segments, remember=True)
+    result = head.then(scanner.redact(prompt[cut:] + suffix, segments[-1][1]), cut)
     if result.blocked:
         logger.info("no completion for %s: a private key is inside the prompt window", label or uri)
         return None
@@ -90,8 +94,7 @@ def guard_layout(
     )
     split = result.shift(len(prompt))
     new_prompt, new_suffix = result.text[:split], result.text[split:]
-    head_chars = result.shift(layout.head_chars)
-    head = new_prompt[:head_chars]
+    head_chars = result.shift(cut)
     fim = FimContext(
         prompt=new_prompt,
         suffix=new_suffix,
@@ -103,7 +106,9 @@ def guard_layout(
         layout,
         context=fim,
         head_chars=head_chars,
-        head_hash=hashlib.blake2b(head.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest(),
+        head_hash=hashlib.blake2b(
+            new_prompt[:head_chars].encode("utf-8", "surrogatepass"), digest_size=8
+        ).hexdigest(),
         file_runs=tuple((result.shift(s), result.shift(e), line) for s, e, line in layout.file_runs),
         sent=sent,
     )

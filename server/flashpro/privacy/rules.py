@@ -127,9 +127,17 @@ def load_rules() -> None:
 
 
 def scan_line(line: str, flavor: str = CONFIG) -> tuple[Finding, ...]:
-    """Every secret on one line (no line break inside), sorted by position."""
+    """Every secret on one line (no line break inside), sorted by position.
+
+    A line with an unclosed quote is also scanned as if it were closed: a value typed one
+    key at a time is complete before its closing quote is.
+    """
     if len(line) <= _CHUNK:
-        return tuple(sorted(set(_scan(line, flavor))))
+        found = set(_scan(line, flavor))
+        for quote in "\"'`":
+            if line.count(quote) % 2:
+                found.update(_clipped(_scan(line + quote, flavor), len(line)))
+        return tuple(sorted(found))
     found: set[Finding] = set()
     for offset in range(0, len(line), _CHUNK - _OVERLAP):
         piece = line[offset : offset + _CHUNK]
@@ -138,6 +146,12 @@ def scan_line(line: str, flavor: str = CONFIG) -> tuple[Finding, ...]:
         if offset + _CHUNK >= len(line):
             break
     return tuple(sorted(found))
+
+
+def _clipped(found: Iterator[Finding], length: int) -> Iterator[Finding]:
+    for finding in found:
+        if finding.start < length:
+            yield Finding(finding.start, min(finding.end, length), finding.rule, finding.block)
 
 
 # -- the rules ---------------------------------------------------------------------------------
@@ -166,6 +180,8 @@ def _scan(line: str, flavor: str) -> Iterator[Finding]:
 
 def _detector_hits(line: str, name: str, detector: Any) -> Iterator[Finding]:
     """Spans of `detector`'s matches that the plugin itself accepts (its own post-checks)."""
+    if not any(pattern.search(line) for pattern in detector.denylist):
+        return  # the common case, without the plugin's generator machinery
     accepted = set(detector.analyze_string(line))
     if not accepted:
         return
@@ -182,8 +198,9 @@ def _detector_hits(line: str, name: str, detector: Any) -> Iterator[Finding]:
 def _keyword_hits(line: str, flavor: str) -> Iterator[Finding]:
     """detect-secrets' keyword detector with the flavor's assignment forms, and its filters."""
     tables = _keyword_regexes()
-    if not tables.hint.search(line):
-        return
+    lowered = line.lower()
+    if not any(word in lowered for word in tables.hints):
+        return  # every keyword of detect-secrets' list holds one of these words
     for pattern, group in tables.by_flavor.get(flavor, tables.by_flavor[CODE]).items():
         for match in pattern.finditer(line):
             value = match.group(group)
@@ -255,7 +272,7 @@ def _entropy(value: str) -> float:
 
 @dataclass(frozen=True, slots=True)
 class _KeywordTables:
-    hint: re.Pattern[str]
+    hints: tuple[str, ...]  # a word every keyword contains (lower case)
     by_flavor: dict[str, dict[re.Pattern[str], int]]
 
 
@@ -305,8 +322,12 @@ def _detectors() -> tuple[tuple[str, Any], ...]:
 def _keyword_regexes() -> _KeywordTables:
     from detect_secrets.plugins import keyword
 
+    # Each entry is a literal with optional underscores (`api_?key`): its last part is a word
+    # any match contains. An entry of another form makes every line a candidate.
+    parts = [entry.split("_?")[-1] for entry in keyword.DENYLIST]
+    hints = tuple(parts) if all(part.isalpha() for part in parts) else ("",)
     return _KeywordTables(
-        hint=re.compile(keyword.DENYLIST_REGEX, re.IGNORECASE),
+        hints=hints,
         by_flavor={
             CODE: keyword.QUOTES_REQUIRED_DENYLIST_REGEX_TO_GROUP,
             CONFIG: keyword.CONFIG_DENYLIST_REGEX_TO_GROUP,

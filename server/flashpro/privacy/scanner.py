@@ -44,6 +44,17 @@ class Redacted:
         """How many values were replaced."""
         return len(self.edits)
 
+    def then(self, other: Redacted, original_length: int) -> Redacted:
+        """This result followed by `other` (the redaction of the text that followed an original
+        of `original_length` characters)."""
+        moved = tuple((start + original_length, end + original_length) for start, end in other.edits)
+        return Redacted(
+            self.text + other.text,
+            self.edits + moved,
+            self.blocked or other.blocked,
+            tuple(dict.fromkeys(self.rules + other.rules)),
+        )
+
     def shift(self, offset: int) -> int:
         """Where `offset` of the original text lands in the redacted one (an offset inside a
         replaced value lands just after its placeholder)."""
@@ -61,9 +72,11 @@ class Redacted:
 class SecretScanner:
     """Per-line secret findings with a bounded memo, and redaction of whole texts."""
 
-    def __init__(self, max_lines: int = 16_384) -> None:
+    def __init__(self, max_lines: int = 16_384, max_texts: int = 32) -> None:
         self._max_lines = max(max_lines, 1)
+        self._max_texts = max(max_texts, 1)
         self._memo: OrderedDict[tuple[str, str], tuple[Finding, ...]] = OrderedDict()
+        self._texts: OrderedDict[tuple[object, ...], Redacted] = OrderedDict()
 
     def findings(self, line: str, flavor: str = CONFIG) -> tuple[Finding, ...]:
         """The secrets on one line (no line break inside), memoised."""
@@ -89,13 +102,30 @@ class SecretScanner:
         *,
         segments: Sequence[tuple[int, str]] = (),
         gutter: re.Pattern[str] | None = None,
+        remember: bool = False,
     ) -> Redacted:
         """`text` with every secret value replaced by :data:`REDACTED`.
 
         `segments` are (start offset, flavor) pairs, ascending, overriding `flavor` from that
         offset on (a line takes the flavor of the segment it starts in). `gutter` matches a
-        prefix of each line that is left out of the scan (line numbers).
+        prefix of each line that is left out of the scan (line numbers). `remember` keeps the
+        result for the same text (a prompt head repeated keystroke after keystroke).
         """
+        if not remember:
+            return self._redact(text, flavor, segments, gutter)
+        key = (text, flavor, tuple(segments), gutter.pattern if gutter is not None else None)
+        found = self._texts.get(key)
+        if found is None:
+            found = self._texts[key] = self._redact(text, flavor, segments, gutter)
+            if len(self._texts) > self._max_texts:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        return found
+
+    def _redact(
+        self, text: str, flavor: str, segments: Sequence[tuple[int, str]], gutter: re.Pattern[str] | None
+    ) -> Redacted:
         edits: list[tuple[int, int]] = []
         rules: list[str] = []
         blocked = False
