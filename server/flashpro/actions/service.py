@@ -154,7 +154,7 @@ class ActionService:
         self._root = root
         self.clock = clock
         self._previews: dict[tuple[Any, ...], Preview] = {}
-        self._views: dict[str, tuple[int, FileView]] = {}
+        self._views: dict[str, tuple[Document, int, FileView]] = {}
         self._counter = LineCounter()  # line counts survive edits: only changed lines recount
         self._scanner = shared_scanner()
 
@@ -167,12 +167,12 @@ class ActionService:
     def view(self, doc: Document) -> FileView:
         """The document's lines as actions see them, built once per version."""
         cached = self._views.get(doc.uri)
-        if cached is not None and cached[0] == doc.version:
-            return cached[1]
+        if cached is not None and cached[0] is doc and cached[1] == doc.version:
+            return cached[2]  # the same open document (a reopened one restarts its versions)
         view = FileView.of([doc.buffer.line_content(i) for i in range(doc.buffer.line_count)], self._counter)
         if len(self._views) > 32:
             self._views.clear()
-        self._views[doc.uri] = (doc.version, view)
+        self._views[doc.uri] = (doc, doc.version, view)
         return view
 
     def label(self, uri: str) -> str:
