@@ -4,6 +4,10 @@
 acceptance %, $ per 1k accepted characters, wasted $). :func:`run_report` is the command line::
 
     flashpro report [--ledger PATH] [--json] [--since YYYY-MM-DD|7d|24h] [--workspace PATH]
+    flashpro report --sent FILE [--ledger PATH] [--json] [--since ...] [--workspace PATH]
+
+``--sent FILE`` lists instead the calls that sent any part of FILE to the API (time, kind,
+role, model, line ranges; :func:`render_sent`), from the ranges each call recorded.
 
 Exit status: 0 on success (an empty ledger included), 2 for a missing or unreadable ledger or bad
 arguments. The ledger is opened read-only; this command never creates or migrates it.
@@ -12,6 +16,7 @@ arguments. The ledger is opened read-only; this command never creates or migrate
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sqlite3
 import sys
@@ -24,9 +29,10 @@ from rich.console import Console
 from rich.table import Table
 
 from flashpro.ledger.aggregates import GroupStats, Report, Stats
+from flashpro.ledger.sent import SentCall, file_spellings
 from flashpro.ledger.store import Ledger, LedgerError, default_ledger_path
 
-__all__ = ["parse_since", "render_report", "run_report"]
+__all__ = ["parse_since", "render_report", "render_sent", "run_report"]
 
 MAX_FILE_ROWS = 25
 """Files beyond this many (by cost) are summarised in one line in the rich output."""
@@ -168,6 +174,30 @@ def render_report(report: Report, console: Console) -> None:
         console.print(_table(title, label, groups, [g.key or "(unknown)" for g in groups]))
 
 
+def render_sent(file: str, calls: list[SentCall], console: Console) -> None:
+    """Draw the calls that sent part of `file`: one row per call with the lines it sent."""
+    if not calls:
+        console.print(f"No recorded call sent any part of {file}.")
+        return
+    table = Table(
+        title=f"Calls that sent {file} ({_count(len(calls), 'call')})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("time (UTC)", "kind", "role", "model", "status", "lines"):
+        table.add_column(column, overflow="fold", no_wrap=column != "lines")
+    for call in calls:
+        kind = f"{call.kind} ({call.action})" if call.action else call.kind
+        table.add_row(
+            call.time_utc[:19].replace("T", " "), kind, call.role, call.model, call.status, call.describe_lines()
+        )
+    console.print(table)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flashpro report",
@@ -184,6 +214,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workspace", metavar="PATH", help="only calls made in this workspace (path or URI)"
+    )
+    parser.add_argument(
+        "--sent", metavar="FILE", help="list the calls that sent any part of FILE, with the lines sent"
     )
     return parser
 
@@ -222,12 +255,22 @@ def run_report(argv: list[str] | None = None, *, console: Console | None = None)
         print(f"flashpro report: {exc}{hint}", file=sys.stderr)
         return 2
     try:
-        report = ledger.report(since=since, workspace=workspace)
+        if args.sent:
+            calls = ledger.sent(file_spellings(args.sent), since=since, workspace=workspace)
+        else:
+            report = ledger.report(since=since, workspace=workspace)
     except sqlite3.Error as exc:  # a damaged or foreign database
         print(f"flashpro report: cannot read ledger {path}: {exc}", file=sys.stderr)
         return 2
     finally:
         ledger.close()
+    if args.sent:
+        if args.json:
+            payload = {"file": args.sent, "calls": [call.to_dict() for call in calls]}
+            sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        else:
+            render_sent(args.sent, calls, console or Console())
+        return 0
     if args.json:
         sys.stdout.write(report.to_json() + "\n")
         return 0
