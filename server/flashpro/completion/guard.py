@@ -1,4 +1,4 @@
-"""The last check before a FIM call: no secret leaves in the prompt, the suffix or a snippet.
+"""The last check before a FIM call: no secret leaves in the prompt, suffix, snippets or stops.
 
 :func:`guard_layout` scans the assembled text exactly as it will be sent (prompt, then
 suffix: the cursor line is scanned whole across the hole), each snippet with the rules of its
@@ -20,9 +20,16 @@ from flashpro.completion.layout import Layout, Snippet, comment_style, render_sn
 from flashpro.privacy import CONFIG, SecretScanner, SentLines, flavor_for, uri_to_path
 from flashpro.tokens import count
 
-__all__ = ["guard_layout", "sent_lines"]
+__all__ = ["guard_layout", "guard_stops", "sent_lines"]
 
 logger = logging.getLogger(__name__)
+
+
+def guard_stops(stops: list[str], uri: str, scanner: SecretScanner) -> list[str]:
+    """The stop sequences that may be sent (one is the line after the cursor: a line holding
+    a secret is dropped, the rest of the request does not depend on it)."""
+    flavor = flavor_for(uri_to_path(uri))
+    return [stop for stop in stops if not scanner.has_secret(stop, flavor)]
 
 
 def sent_lines(layout: Layout, uri: str, cursor_line: int, snippets: Sequence[Snippet], root: str | None) -> SentLines:

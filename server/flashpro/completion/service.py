@@ -32,7 +32,7 @@ from typing import Protocol
 
 from flashpro.completion.budget import Limits
 from flashpro.completion.extra import ExtraContext
-from flashpro.completion.guard import guard_layout
+from flashpro.completion.guard import guard_layout, guard_stops
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
 from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
@@ -220,6 +220,7 @@ class CompletionService:
         if layout is None:
             return []  # a private key is inside the window: nothing is sent
         stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
+        stop = guard_stops(stop, doc.uri, self._scanner)  # the next line is one of them
         request_id = uuid.uuid4().hex
         task = asyncio.ensure_future(
             self._call(doc.uri, prefix, layout, stop, invoked, request_id, settings, limits.max_output_tokens)
