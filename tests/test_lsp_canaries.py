@@ -22,7 +22,7 @@ from lsprotocol import types
 from flashpro.ledger import run_report
 from flashpro.privacy import REDACTED
 
-from tests.canaries import CANARIES, FILES, Canary, secret_line, write_workspace
+from tests.canaries import CANARIES, FILES, secret_line, write_workspace
 from tests.fakes import FakeDeepSeek
 from tests.lsp_session import Session, ledger_rows, start_session
 

@@ -130,7 +130,7 @@ def test_quick_edit_refuses_a_selection_holding_a_secret() -> None:
     with pytest.raises(ActionFailed, match="looks like a secret"):
         service.outgoing("quickEdit", doc, LineSpan(2, 4), "rename it", 16384)
     messages, sent = service.outgoing("quickEdit", doc, LineSpan(6, 7), "rename it", 16384)
-    assert KEY not in messages[1]["content"]
+    assert KEY not in messages[1]["content"] and sent == [{"file": "app/main.py", "lines": [1, 41]}]
     with pytest.raises(ActionFailed, match="private key"):
         pem = "x = '''\n-----BEGIN EC PRIVATE KEY-----\nMHcC\n'''\n"
         service.outgoing("explain", DocumentStore().open(URI, "python", 1, pem), LineSpan(0, 0), "", 16384)

@@ -40,7 +40,7 @@ def uri_to_path(uri: str) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def exclude_spec(patterns: tuple[str, ...]) -> pathspec.PathSpec:
+def exclude_spec(patterns: tuple[str, ...]) -> pathspec.PathSpec[pathspec.Pattern]:
     """The exclusion globs as one pathspec, matched against a path without its leading slash."""
     lines = []
     for pattern in patterns:

@@ -132,20 +132,23 @@ def scan_line(line: str, flavor: str = CONFIG) -> tuple[Finding, ...]:
     A line with an unclosed quote is also scanned as if it were closed: a value typed one
     key at a time is complete before its closing quote is.
     """
+    found = set(_chunked(line, flavor))
+    for quote in "\"'`":
+        if line.count(quote) % 2:
+            found.update(_clipped(_chunked(line + quote, flavor), len(line)))
+    return tuple(sorted(found))
+
+
+def _chunked(line: str, flavor: str) -> Iterator[Finding]:
+    """`_scan` over a line, in overlapping chunks when it is long (minified code)."""
     if len(line) <= _CHUNK:
-        found = set(_scan(line, flavor))
-        for quote in "\"'`":
-            if line.count(quote) % 2:
-                found.update(_clipped(_scan(line + quote, flavor), len(line)))
-        return tuple(sorted(found))
-    found: set[Finding] = set()
+        yield from _scan(line, flavor)
+        return
     for offset in range(0, len(line), _CHUNK - _OVERLAP):
-        piece = line[offset : offset + _CHUNK]
-        for hit in _scan(piece, flavor):
-            found.add(_grow(line, Finding(hit.start + offset, hit.end + offset, hit.rule, hit.block)))
+        for hit in _scan(line[offset : offset + _CHUNK], flavor):
+            yield _grow(line, Finding(hit.start + offset, hit.end + offset, hit.rule, hit.block))
         if offset + _CHUNK >= len(line):
             break
-    return tuple(sorted(found))
 
 
 def _clipped(found: Iterator[Finding], length: int) -> Iterator[Finding]:

@@ -139,9 +139,7 @@ class SecretScanner:
             if gutter is not None:
                 match = gutter.match(piece)
                 skip = match.end() if match else 0
-            content = piece[skip:]
-            if content.endswith("\r"):
-                content = content[:-1]
+            content = piece[skip:].removesuffix("\r")
             found = self.findings(content, current) if content else ()
             for start, end in _merged(found):
                 edits.append((position + skip + start, position + skip + end))
