@@ -114,7 +114,8 @@ class DocumentStore:
                 start = buffer.position(*change.start)
                 end = buffer.position(*change.end)
                 buffer.edit(start, end, change.text)
-                touched = buffer.lines(start.line, start.line + len(split_lines(change.text)))
+                first = min(start.line, end.line)
+                touched = buffer.lines(first, first + len(split_lines(change.text)))
                 doc.secret = doc.secret or has_private_key("".join(touched))
                 doc.binary = doc.binary or "\x00" in change.text
         doc.version = version
