@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from flashpro.completion.context import FimContext
-from flashpro.completion.layout import Layout, Snippet, comment_style, render_snippet
+from flashpro.completion.layout import Layout, Snippet, comment_style, render_snippet, shared_counter
 from flashpro.privacy import CONFIG, SecretScanner, SentLines, flavor_for, uri_to_path
-from flashpro.tokens import count
 
 __all__ = ["guard_layout", "guard_stops", "sent_lines"]
 
@@ -93,7 +92,7 @@ def guard_layout(
         return None
     if not result.edits:
         return replace(layout, sent=sent)
-    logger.info(
+    logger.debug(
         "redacted %d secret value(s) (%s) from the prompt for %s",
         result.secrets,
         ", ".join(result.rules),
@@ -102,11 +101,12 @@ def guard_layout(
     split = result.shift(len(prompt))
     new_prompt, new_suffix = result.text[:split], result.text[split:]
     head_chars = result.shift(cut)
+    counter = shared_counter()  # exact for any split; unchanged lines are cached
     fim = FimContext(
         prompt=new_prompt,
         suffix=new_suffix,
-        prompt_tokens=count(new_prompt),
-        suffix_tokens=count(new_suffix),
+        prompt_tokens=counter.count_lines(new_prompt.splitlines(keepends=True)),
+        suffix_tokens=counter.count_lines(new_suffix.splitlines(keepends=True)),
         line_rest=context.line_rest,
     )
     return replace(
