@@ -2,6 +2,7 @@
 
     python bench/overhead.py            # 300 requests (about 20 s)
     python bench/overhead.py -n 1000
+    python bench/overhead.py --secret   # a secret near the top: every prompt is redacted
 
 Runs the real `Flashpro` core in-process (no LSP transport) against the fake DeepSeek server in
 a thread. For each request it types one character into the bench's 10,000-line file (an
@@ -54,9 +55,15 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def measure(n: int) -> list[float]:
+_SECRET_LINE = 'AWS_SECRET_ACCESS_KEY = "FlashproBenchSecret/0123456789+abcdefghij"\n'
+
+
+async def measure(n: int, secret: bool = False) -> list[float]:
     sc = large_scenario(7)
     text = sc.original[: sc.start] + sc.original[sc.end :]
+    start = sc.start
+    if secret:  # at the top of the file, so the prompt's head holds it: redacted on every request
+        text, start = _SECRET_LINE + text, start + len(_SECRET_LINE)
     with FakeDeepSeek() as fake, tempfile.TemporaryDirectory() as tmp:
         fake.script_fim(lambda body: "    return value\n")
         core = Flashpro(_Quiet(), env={})
@@ -70,8 +77,8 @@ async def measure(n: int) -> list[float]:
         core.open_document(sc.uri, "python", 1, text)
         doc = core.documents.get(sc.uri)
         assert doc is not None
-        line = text[: sc.start].count("\n")
-        column = len(text[: sc.start].rsplit("\n", 1)[-1])
+        line = text[:start].count("\n")
+        column = len(text[:start].rsplit("\n", 1)[-1])
         api: list[float] = []
         provider = core.meter.provider
         original = provider.fim
@@ -108,9 +115,11 @@ async def measure(n: int) -> list[float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=300, help="measured requests (after 20 warm-up ones)")
+    parser.add_argument("--secret", action="store_true", help="plant a secret at the top (redaction on)")
     args = parser.parse_args(argv)
-    values = asyncio.run(measure(args.n))
-    print(f"flashpro in-process overhead per invoked inline request, 10,000-line file, n={len(values)}")
+    values = asyncio.run(measure(args.n, args.secret))
+    what = ", a secret redacted from every prompt" if args.secret else ""
+    print(f"flashpro in-process overhead per invoked inline request, 10,000-line file{what}, n={len(values)}")
     print(
         f"  p50 {statistics.median(values):.2f} ms · p90 {_percentile(values, 0.9):.2f} ms · "
         f"p99 {_percentile(values, 0.99):.2f} ms · max {max(values):.2f} ms"

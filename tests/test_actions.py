@@ -20,11 +20,13 @@ from flashpro.actions import (
 from flashpro.actions.context import FileView, build_context, enclosing_scope
 from flashpro.actions.schemas import Finding
 from flashpro.actions.service import _parse
-from flashpro.calls import Limits, Meter
+from flashpro.calls import Limits
 from flashpro.config import Settings
 from flashpro.documents import DocumentStore, TextChange, Workspace
 from flashpro.ledger import PriceTable
 from flashpro.tokens import count
+
+from tests.meters import FixedMeter
 
 BIG = Path(__file__).resolve().parents[1] / "server" / "flashpro" / "completion" / "service.py"
 
@@ -145,28 +147,9 @@ def test_next_off_peak_follows_the_price_table() -> None:
     assert next_off_peak(table, saturday) == datetime(2026, 11, 28, 7, 5, tzinfo=UTC)
 
 
-class _NoCalls:
-    prices = PriceTable.load()
-
-    def __getattr__(self, name: str):
-        raise AssertionError(f"no call expected, got {name}")
-
-
-class _FixedMeter(Meter):
-    """A meter whose spending stage is given and which may make no call."""
-
-    def __init__(self, limits: Limits, settings: Settings) -> None:
-        super().__init__(_NoCalls(), _NoCalls())  # type: ignore[arg-type]
-        self.configure(settings)
-        self._limits = limits
-
-    def action_limits(self, uri, route) -> Limits:  # type: ignore[no-untyped-def]
-        return self._limits
-
-
 def _service(limits: Limits, settings: Settings | None = None) -> ActionService:
     return ActionService(
-        _FixedMeter(limits, settings or Settings()),
+        FixedMeter(limits, settings or Settings()),
         Workspace("/w"),
         clock=lambda: datetime(2026, 11, 23, 7, 0, tzinfo=UTC),
     )

@@ -402,3 +402,19 @@ async def test_the_report_compares_model_combinations(fake_deepseek: FakeDeepSee
     for combo in combos.values():
         assert combo["tasks"] == 1 and combo["completion_rate"] == 1.0 and combo["cost_per_task"] > 0
     assert [t["combination"] for t in report["tasks"]] == ["pro-flash", "flash"]
+
+
+async def test_a_secret_in_a_file_a_node_reads_never_reaches_the_api(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    from tests.canaries import GITHUB_CLASSIC, GOOGLE
+
+    uri = _workspace(tmp_path)
+    (tmp_path / "settings.py").write_text(f'GITHUB_TOKEN = "{GITHUB_CLASSIC}"\nMAPS_KEY = "{GOOGLE}"\n')
+    plan = {**PLAN, "nodes": [{**PLAN["nodes"][0], "reads": ["settings.py"]}]}
+    fake_deepseek.script_chat(TaskScript(plan).node("n1", RIGHT))
+    async with _start(fake_deepseek, tmp_path) as session:
+        session.open(uri, CALC)
+        result = await _implement(session, uri)
+        assert result["status"] == "applied"
+    bodies = [json.dumps(r.body) for r in fake_deepseek.requests_to("chat")]
+    assert any("settings.py" in body and "<redacted>" in body for body in bodies)
+    assert not any(GITHUB_CLASSIC in body or GOOGLE in body for body in bodies)

@@ -28,16 +28,17 @@ def _node(node_id: str, **fields: object) -> dict[str, object]:
 
 def test_plans_are_checked_before_anything_runs(tmp_path: Path) -> None:
     ok = _plan(_node("a", writes=["pkg/a.py"]), _node("b", deps=["a"], writes=["tests/test_a.py"], checks=["tests:tests"]))
-    assert plan_problems(ok, tmp_path, ["**/.env"], max_nodes=5, max_files=5) == []
+    env = lambda uri: uri.endswith("/.env")  # noqa: E731 - the exclusion rule under test
+    assert plan_problems(ok, tmp_path, env, max_nodes=5, max_files=5) == []
     assert topological_order(ok.nodes) == ["a", "b"]
     cycle = _plan(_node("a", deps=["b"]), _node("b", deps=["a"]))
     assert topological_order(cycle.nodes) is None
-    assert plan_problems(cycle, tmp_path, [], max_nodes=5, max_files=5) == ["the nodes' dependencies form a cycle"]
+    assert plan_problems(cycle, tmp_path, env, max_nodes=5, max_files=5) == ["the nodes' dependencies form a cycle"]
     bad = _plan(
         _node("a", writes=["/etc/passwd", "../x.py", "ok.py", "config/.env"], deps=["zz"], checks=["make deploy"]),
         _node("a"),
     )
-    problems = plan_problems(bad, tmp_path, ["**/.env"], max_nodes=1, max_files=3, checks=["mypy"])
+    problems = plan_problems(bad, tmp_path, env, max_nodes=1, max_files=3, checks=["mypy"])
     assert "duplicate node ids: a" in problems and "2 nodes is more than flashpro.tasks.maxNodes (1)" in problems
     assert "node a depends on unknown node(s) zz" in problems
     assert "node a asks for an unknown check 'make deploy'" in problems

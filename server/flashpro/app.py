@@ -23,6 +23,7 @@ from flashpro.completion import CompletionService
 from flashpro.config import Settings, load_settings, merge_sources
 from flashpro.documents import DocumentStore, Encoding, TextChange, Workspace, split_lines
 from flashpro.logs import SECRET_FILTER
+from flashpro.privacy import load_rules
 from flashpro.providers import MissingKey, ProviderError, redact
 from flashpro.tasks.service import TaskService
 from flashpro.telemetry import Telemetry
@@ -172,8 +173,13 @@ class Flashpro:
         self.accounting.workspace = root
         self.telemetry.configure(self.settings, self._env, root)
         self.completion.set_roots([root] if root else [])
+        self.documents.set_workspace(root)
 
     def open_document(self, uri: str, language_id: str, version: int, text: str) -> None:
+        """Register a document; nothing derived from an earlier text of `uri` survives (editors
+        restart versions, so a cache keyed by (uri, version) would answer from stale text)."""
+        self.actions.forget(uri)
+        self.reviews.clear(uri)
         doc = self.documents.open(uri, language_id, version, text)
         self.completion.opened(doc)
         if self.settings.diagnostics.window != "session":
@@ -198,6 +204,7 @@ class Flashpro:
         """Forget a document; its open suggestions were not accepted."""
         self.documents.close(uri)
         self.completion.closed(uri)
+        self.actions.forget(uri)
         self.reviews.clear(uri)
         self.accounting.next_request(uri)
         self.accounting.cache_watch.forget(uri)
@@ -269,8 +276,10 @@ class Flashpro:
                 )
 
     async def warm_up(self) -> None:
-        """Load the tokenizer in a worker thread, so the first completion does not wait for it."""
+        """Load the tokenizer and the secret rules in a worker thread, so the first completion
+        does not wait for them."""
         await asyncio.to_thread(count, "warm up")
+        await asyncio.to_thread(load_rules)
 
     async def shutdown(self) -> None:
         """Flush the ledger and release network resources."""

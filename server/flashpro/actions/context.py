@@ -85,6 +85,7 @@ class ActionContext:
     whole_file: bool
     excerpt: LineSpan | None
     tokens: int
+    lines: tuple[int, ...] = ()  # file lines (0-based) shown outside the excerpt: imports, outline
 
 
 class FileView:
@@ -219,6 +220,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
     if whole is not None:
         return ActionContext(header + view.text(0, last), True, None, used + whole)
     parts = [header]
+    shown: list[int] = []
     for title, indices in (("Imports", view.imports), ("Outline", view.outline)):
         if not indices:
             continue
@@ -227,6 +229,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
         if used + cost > budget_tokens // 3:
             continue  # a huge outline would crowd out the code itself
         parts.extend(block)
+        shown.extend(indices)
         used += cost
     scope = enclosing_scope(lines, span)
     aligned = LineSpan(
@@ -251,7 +254,7 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
             size = count(excerpt)
     title = f"Excerpt (lines {low + 1}-{high + 1}):\n"
     return ActionContext(
-        "".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size
+        "".join(parts) + title + excerpt, False, LineSpan(low, high), used + count(title) + size, tuple(shown)
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from flashpro.actions.schemas import Finding
 from flashpro.documents import Document, Position, TextChange
+from flashpro.privacy import REDACTED
 
 __all__ = ["ReviewFinding", "ReviewStore", "anchor"]
 
@@ -55,6 +56,8 @@ def anchor(doc: Document, finding: Finding, finding_id: int = 0) -> ReviewFindin
     replacement = finding.replacement
     if replacement is not None and replacement.endswith("\n"):
         replacement = replacement[:-1]
+    if replacement is not None and REDACTED in replacement:
+        replacement = None  # it would write the placeholder over a secret the model never saw
     snippet = (finding.snippet or "").strip("\n")
     if snippet:
         located = _find(doc, first, last, snippet)

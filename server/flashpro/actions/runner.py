@@ -76,6 +76,12 @@ class ActionRunner:
         self._workspace = workspace
         self._targets: dict[tuple[object, ...], LineSpan] = {}
 
+    def forget(self, uri: str) -> None:
+        """Drop what was computed from earlier texts of `uri` (closed or reopened)."""
+        for key in [key for key in self._targets if key[0] == uri]:
+            del self._targets[key]
+        self.service.forget(uri)
+
     def target(self, action: str, doc: Document, span: LineSpan | None, empty: bool) -> LineSpan:
         """The lines `action` covers for a selection (or cursor) `span`."""
         key = (doc.uri, id(doc.buffer), doc.version, doc.edits, action, span, empty)

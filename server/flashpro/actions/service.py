@@ -12,6 +12,7 @@ the exact tokenizer and marked estimated (as cache misses: the upper bound).
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -24,7 +25,14 @@ from pydantic.alias_generators import to_snake
 
 from flashpro.accounting.format import dollars, tokens
 from flashpro.actions.catalog import ACTIONS
-from flashpro.actions.context import MAX_TOKEN_CHARS, FileView, LineSpan, build_context, lines_text
+from flashpro.actions.context import (
+    MAX_TOKEN_CHARS,
+    ActionContext,
+    FileView,
+    LineSpan,
+    build_context,
+    lines_text,
+)
 from flashpro.actions.prompts import SYSTEM, task
 from flashpro.actions.schemas import Design, QuickEditAnswer, Review, TestsAnswer
 from flashpro.calls import CallInfo, Meter
@@ -32,11 +40,14 @@ from flashpro.calls.structured import CHAT_TEMPLATE_TOKENS, Unusable, ask_struct
 from flashpro.config import ActionRoute, Settings
 from flashpro.documents import Document, Workspace
 from flashpro.ledger import PriceTable
+from flashpro.privacy import SentLines, flavor_for, shared_scanner, uri_to_path
 from flashpro.providers import CallTrace, ChatRequest, ProviderError
 from flashpro.tokens import LineCounter, count
 
 __all__ = ["ActionFailed", "ActionResult", "ActionService", "Preview", "next_off_peak"]
 
+_GUTTER = re.compile(r" *\d+\| ")
+"""The line numbers in front of each file line of a prompt (not scanned for secrets)."""
 _SCHEMAS: dict[str, type[BaseModel]] = {
     "review": Review,
     "design": Design,
@@ -139,6 +150,13 @@ class ActionService:
         self._previews: dict[tuple[Any, ...], Preview] = {}
         self._views: dict[str, tuple[object, FileView]] = {}
         self._counter = LineCounter()  # line counts survive edits: only changed lines recount
+        self._scanner = shared_scanner()
+
+    def forget(self, uri: str) -> None:
+        """Drop what was built from earlier texts of `uri` (closed or reopened: versions restart)."""
+        self._views.pop(uri, None)
+        for key in [key for key in self._previews if key[0] == uri]:
+            del self._previews[key]
 
     def view(self, doc: Document) -> FileView:
         """The document's lines as actions see them, one view per version of its text.
@@ -187,13 +205,40 @@ class ActionService:
     def messages(
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
     ) -> list[dict[str, str]]:
-        """The two chat messages for `action` on `span` of `doc`, within `context_tokens`."""
-        return self._prompt(action, doc, span, instruction, context_tokens)[0]
+        """The two chat messages for `action` on `span` of `doc`, within `context_tokens`, as they
+        are sent: secret values redacted (raises `ActionFailed` when they cannot be)."""
+        return self.outgoing(action, doc, span, instruction, context_tokens)[0]
+
+    def outgoing(
+        self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
+    ) -> tuple[list[dict[str, str]], list[dict[str, object]]]:
+        """The messages as sent (secrets redacted) and the file lines they hold (for the ledger)."""
+        label = self.label(doc.uri)
+        flavor = flavor_for(uri_to_path(doc.uri))
+        if action == "quickEdit" and self._scanner.has_secret(lines_text(doc, span), flavor):
+            raise ActionFailed(
+                f"flashpro: lines {span.label()} of {label} hold what looks like a secret; Quick edit "
+                "would have to send it (or rewrite it as a placeholder), so nothing was sent"
+            )
+        messages, _, context = self._prompt(action, doc, span, instruction, context_tokens)
+        redacted = self._scanner.redact(messages[1]["content"], flavor, gutter=_GUTTER)
+        if redacted.blocked:
+            raise ActionFailed(f"flashpro: {label} holds a private key; nothing was sent")
+        sent = SentLines(self._workspace.root)
+        if context.whole_file or context.excerpt is None:
+            sent.add(doc.uri, 0, doc.buffer.line_count - 1)
+        else:
+            sent.add_lines(doc.uri, context.lines)
+            sent.add(doc.uri, context.excerpt.start, context.excerpt.end)
+        if action == "quickEdit":
+            sent.add(doc.uri, span.start, span.end)
+        return [messages[0], {"role": "user", "content": redacted.text}], sent.to_json()
 
     def _prompt(
         self, action: str, doc: Document, span: LineSpan, instruction: str, context_tokens: int
-    ) -> tuple[list[dict[str, str]], int]:
-        """The messages and their exact token count (template included)."""
+    ) -> tuple[list[dict[str, str]], int, ActionContext]:
+        """The messages (before redaction), their exact token count (template included), and
+        the file part's context."""
         label = self.label(doc.uri)
         if action == "quickEdit" and self._selection_over(doc, span, context_tokens):
             raise ActionFailed(
@@ -217,7 +262,7 @@ class ActionService:
             {"role": "system", "content": SYSTEM},
             {"role": "user", "content": context.text + tail},
         ]
-        return messages, tokens
+        return messages, tokens, context
 
     def preview(self, action: str, doc: Document, span: LineSpan) -> Preview:
         """Exact prompt tokens and an estimated cost; no API call. Cached per document version."""
@@ -308,7 +353,7 @@ class ActionService:
         blocked = self._meter.blocked()
         if blocked is not None:
             raise ActionFailed(blocked.user_message())
-        messages = self.messages(action, doc, span, instruction, limits.context_tokens)
+        messages, sent = self.outgoing(action, doc, span, instruction, limits.context_tokens)
         version = doc.version
         settings = self._meter.settings
         model = self.model(route)
@@ -330,7 +375,7 @@ class ActionService:
                 kind="chat",
                 role=route.model,
                 model=model,
-                details={"action": action, "attempt": attempt, "thinking": route.thinking},
+                details={"action": action, "attempt": attempt, "thinking": route.thinking, "sent": sent},
                 prompt_text=json.dumps(messages) if settings.log_prompts else None,
             )
             return info, request

@@ -12,6 +12,10 @@ Every model call flashpro makes â€” FIM completions, code actions, task nodes â€
 4. reports the end to the session (`CallEvents`): refresh the spend figures, say once what
    went wrong.
 
+Chat messages pass one last secret scan on the way out (`privacy`: values that look like keys
+are redacted; a private key refuses the call before anything is sent), whatever feature built
+them. FIM prompts are guarded where they are laid out, with each file's own rules.
+
 `asyncio.CancelledError` always propagates (it is how `$/cancelRequest` closes the HTTP
 stream); `ProviderError` propagates after it has been recorded. Before a call, features ask
 `blocked()` (a pause after an error) and `completion_limits` / `action_limits` (what the
@@ -21,6 +25,7 @@ spending stage allows); the stage is announced once per change through `CallEven
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -29,14 +34,34 @@ from flashpro.calls.budget import BudgetCaps, BudgetPolicy, Limits, Stage, Stage
 from flashpro.calls.info import CallEvents, CallInfo, CallLedger
 from flashpro.config import ActionRoute, Settings
 from flashpro.ledger import PriceTable
+from flashpro.privacy import CODE, shared_scanner
 from flashpro.providers import CallTrace, ChatRequest, DeepSeekProvider, FimRequest, ProviderError
 from flashpro.providers.gate import ErrorGate
 
-__all__ = ["Meter"]
+__all__ = ["Meter", "Refused"]
 
 logger = logging.getLogger(__name__)
 
 EndHook = Callable[[CallInfo], None]
+
+
+class Refused(ProviderError):
+    """The request held a private key: it was not sent (nothing billed, no ledger row)."""
+
+    kind = "refused"
+    hint = "Remove the private key from the files the request uses, or exclude them (flashpro.exclude)."
+
+
+def _scrubbed(request: ChatRequest) -> ChatRequest:
+    """`request` with secret-looking values in its messages redacted (Refused for a private key)."""
+    scanner, messages, changed = shared_scanner(), [], False
+    for message in request.messages:
+        redacted = scanner.redact(message["content"], CODE)
+        if redacted.blocked:
+            raise Refused("the request held a private key; nothing was sent")
+        changed = changed or bool(redacted.secrets)
+        messages.append({**message, "content": redacted.text} if redacted.secrets else message)
+    return dataclasses.replace(request, messages=messages) if changed else request
 
 
 class Meter:
@@ -145,6 +170,7 @@ class Meter:
     ) -> str:
         """A streaming chat call; returns its content. With `announce=False` the caller tells
         the user about a failure itself (the call is still logged and recorded)."""
+        request = _scrubbed(request)
         return await self._run(
             info, lambda trace: self.provider.chat(request, trace, on_delta), announce=announce, on_end=on_end
         )

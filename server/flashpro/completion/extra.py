@@ -140,7 +140,7 @@ class _Tracked:
 
     doc: Document
     version: int = -1
-    texts: dict[tuple[str, int, str], tuple[str, int]] | None = None
+    texts: dict[tuple[str, int, str], tuple[str, int, tuple[tuple[int, int], ...]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,26 +288,28 @@ class ExtraContext:
         if cached is None:
             cached = self._text(doc, kind, start, label, style)
             tracked.texts[(kind, start, style[0])] = cached
-        text, tokens = cached
+        text, tokens, lines = cached
         if not text.strip():
             return None
-        return _Chosen(key, Snippet(uri, label, text), tokens)
+        return _Chosen(key, Snippet(uri, label, text, lines), tokens)
 
     def _text(
         self, doc: Document, kind: str, start: int, label: str, style: tuple[str, str]
-    ) -> tuple[str, int]:
-        """Snippet text (outline, file top, or region) cut to the per-snippet token cap."""
+    ) -> tuple[str, int, tuple[tuple[int, int], ...]]:
+        """Snippet text (outline, file top, or region) cut to the per-snippet token cap, its
+        tokens and the document line ranges it holds; empty when it looks like a secret."""
         buffer = doc.buffer
         if kind == "region":
-            lines = buffer.lines(start, start + self._region_lines)
+            numbered = list(enumerate(buffer.lines(start, start + self._region_lines), start))
         else:
             window = buffer.lines(0, min(buffer.line_count, 4000))
-            lines = [line for line in window if _DEFINITION.match(line)]
-            if len(lines) < 3:
-                lines = buffer.lines(0, self._region_lines * 2)
+            numbered = [(i, line) for i, line in enumerate(window) if _DEFINITION.match(line)]
+            if len(numbered) < 3:
+                numbered = list(enumerate(buffer.lines(0, self._region_lines * 2)))
         kept: list[str] = []
+        ranges: list[tuple[int, int]] = []
         tokens = count(render_snippet(Snippet(doc.uri, label, ""), style))
-        for line in lines:
+        for index, line in numbered:
             if not line.endswith(("\n", "\r")):
                 line += "\n"
             size = count(line)
@@ -315,10 +317,14 @@ class ExtraContext:
                 break
             kept.append(line)
             tokens += size
+            if ranges and ranges[-1][1] == index - 1:
+                ranges[-1] = (ranges[-1][0], index)
+            else:
+                ranges.append((index, index))
         text = "".join(kept)
-        if looks_secret(text):
-            return "", 0
-        return text, count(render_snippet(Snippet(doc.uri, label, text), style))
+        if looks_secret(text, uri_to_path(doc.uri)):
+            return "", 0, ()
+        return text, count(render_snippet(Snippet(doc.uri, label, text), style)), tuple(ranges)
 
     def label(self, uri: str) -> str:
         """The document's path relative to a workspace root, else its last two path parts."""

@@ -123,6 +123,7 @@ class Snippet:
     uri: str
     label: str
     text: str
+    lines: tuple[tuple[int, int], ...] = ()  # (first, last) document lines of the text, 0-based
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,8 @@ class Layout:
     snippets: int  # how many of the given extra snippets were kept
     # (start, end, first document line) of each run of file text in the prompt
     file_runs: tuple[tuple[int, int, int], ...] = ()
+    # (file, first, last line, 0-based) sent: filled in by `guard.guard_layout`, for the ledger
+    sent: tuple[tuple[str, int, int], ...] = ()
 
     @property
     def head(self) -> str:

@@ -32,12 +32,14 @@ from typing import Protocol
 
 from flashpro.calls import CallInfo, Meter
 from flashpro.completion.extra import ExtraContext
+from flashpro.completion.guard import guard_layout, guard_stops
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
 from flashpro.completion.postprocess import first_line, tidy
 from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
 from flashpro.config import Settings
 from flashpro.documents import Document, Position
+from flashpro.privacy import SentLines, shared_scanner
 from flashpro.providers import FimRequest, ProviderError
 
 __all__ = ["CompletionEvents", "CompletionService", "Suggestion"]
@@ -91,6 +93,8 @@ class CompletionService:
         self.reuse = SuggestionCache()
         self.rhythm = TypingRhythm()
         self.extra = ExtraContext()
+        self._root: str | None = None
+        self._scanner = shared_scanner()
 
     @property
     def in_flight(self) -> int:
@@ -101,8 +105,12 @@ class CompletionService:
     def set_roots(self, roots: list[str]) -> None:
         """Workspace roots, for the relative paths that label files in prompts."""
         self.extra = ExtraContext(roots=roots)
+        self._root = roots[0] if roots else None
 
     def opened(self, doc: Document) -> None:
+        """A (re)opened document: nothing learnt from an earlier text of its URI is kept."""
+        self.reuse.forget(doc.uri)
+        self._layouts.pop(doc.uri, None)
         self.extra.opened(doc)
 
     def edited(self, doc: Document, lines: list[int]) -> None:
@@ -176,7 +184,10 @@ class CompletionService:
         self._events.completion_requested(doc.uri)
         next_line = doc.buffer.line_content(line + 1) if line + 1 < doc.buffer.line_count else ""
         layout = self._layout(doc, cursor, settings, limits.context_tokens)
+        if layout is None:
+            return []  # a private key is inside the window: nothing is sent
         stop = stop_sequences(multiline(line_before, line_rest, next_line), next_line)
+        stop = guard_stops(stop, doc.uri, self._scanner)  # the next line is one of them
         request_id = uuid.uuid4().hex
         task = asyncio.ensure_future(
             self._call(doc.uri, prefix, layout, stop, invoked, request_id, settings, limits.max_output_tokens)
@@ -198,8 +209,9 @@ class CompletionService:
         self._events.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
 
-    def _layout(self, doc: Document, cursor: Position, settings: Settings, budget: int) -> Layout:
-        """The cache-aware prompt for `cursor`, anchored on this document's previous window."""
+    def _layout(self, doc: Document, cursor: Position, settings: Settings, budget: int) -> Layout | None:
+        """The cache-aware prompt for `cursor`, anchored on this document's previous window, its
+        secrets redacted (`guard.guard_layout`); None when it must not be sent."""
         suffix_budget = settings.completion.suffix_tokens
         head = "".join(doc.buffer.lines(0, _IMPORT_LINES))
         extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
@@ -216,7 +228,16 @@ class CompletionService:
             label=self.extra.label(doc.uri),
         )
         self._layouts[doc.uri] = layout
-        return layout
+        return guard_layout(
+            layout,
+            uri=doc.uri,
+            cursor_line=cursor.line,
+            snippets=snippets,
+            language_id=doc.language_id,
+            label=self.extra.label(doc.uri),
+            scanner=self._scanner,
+            root=self._root,
+        )
 
     async def _follow(
         self, flight: InFlight, prefix: str, line_rest: str, after: str, line: int, column: int
@@ -301,6 +322,7 @@ class CompletionService:
                 "context_tokens": context.tokens,
                 "head_chars": layout.head_chars,
                 "snippets": layout.snippets,
+                "sent": SentLines.as_json(layout.sent),
             },
             prompt_head=context.prompt[:_HEAD_CHARS],
             line_at=layout.line_at,

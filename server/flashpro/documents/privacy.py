@@ -1,69 +1,30 @@
-"""What must never reach the API: excluded paths and text that looks like a secret.
+"""What must never reach the API, as open documents see it: excluded paths and secret text.
 
-Exclusion globs follow the usual editor syntax: `**/` matches any number of folders, `*` and
-`?` stay inside one path segment. A pattern without a slash matches the file name anywhere.
-Secret detection is deliberately simple and cheap (private-key blocks, well-known token
-shapes); it runs on open and on the inserted text of each edit, never on the whole file per
-keystroke.
+A thin layer over :mod:`flashpro.privacy`. Exclusion globs (``flashpro.exclude``) follow the
+usual editor syntax, matched with pathspec: ``**/`` matches any number of folders, ``*`` and
+``?`` stay inside one path segment, a pattern without a slash matches the file name anywhere.
+Secret detection is detect-secrets' rule set plus the shapes it lacks
+(:mod:`flashpro.privacy.rules`), memoised per line; a document is private as a whole only when
+it holds a private-key block, anything else is redacted from what is sent.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from functools import lru_cache
-from urllib.parse import unquote, urlparse
+
+from flashpro.privacy import CONFIG, exclude_spec, flavor_for, has_private_key, shared_scanner, uri_to_path
 
 __all__ = ["is_excluded", "looks_secret", "uri_to_path"]
-
-_SECRET = re.compile(
-    r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----"
-    r"|AKIA[0-9A-Z]{16}"
-    r"|ghp_[A-Za-z0-9]{36}"
-    r"|xox[bap]-[A-Za-z0-9-]{10,}"
-    r"|sk-[A-Za-z0-9]{32,}"
-)
-
-
-def uri_to_path(uri: str) -> str:
-    """The path part of a URI (file or untitled), with forward slashes."""
-    parsed = urlparse(uri)
-    path = unquote(parsed.path or uri)
-    return path.replace("\\", "/")
-
-
-@lru_cache(maxsize=256)
-def _compile(pattern: str) -> re.Pattern[str]:
-    """Translate one glob to a regex anchored at a path-segment boundary."""
-    if "/" not in pattern:
-        pattern = "**/" + pattern
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("(?:^|/)" + "".join(out) + "$")
 
 
 def is_excluded(uri: str, patterns: Iterable[str]) -> bool:
     """Whether the document at `uri` matches any exclusion glob."""
-    path = uri_to_path(uri)
-    return any(_compile(pattern).search(path) for pattern in patterns if pattern)
+    path = uri_to_path(uri).lstrip("/")
+    spec = exclude_spec(tuple(pattern for pattern in patterns if pattern))
+    return bool(path) and spec.match_file(path)
 
 
-def looks_secret(text: str) -> bool:
-    """Whether `text` contains something shaped like a private key or access token."""
-    return _SECRET.search(text) is not None
+def looks_secret(text: str, path: str = "") -> bool:
+    """Whether `text` holds a private key or a secret value (rules of `path`'s file type)."""
+    flavor = flavor_for(path) if path else CONFIG
+    return has_private_key(text) or shared_scanner().has_secret(text, flavor)

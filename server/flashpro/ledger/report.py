@@ -4,6 +4,10 @@
 acceptance %, $ per 1k accepted characters, wasted $). :func:`run_report` is the command line::
 
     flashpro report [--ledger PATH] [--json] [--since YYYY-MM-DD|7d|24h] [--workspace PATH]
+    flashpro report --sent FILE [--ledger PATH] [--json] [--since ...] [--workspace PATH]
+
+``--sent FILE`` lists instead the calls that sent any part of FILE to the API (time, kind,
+role, model, line ranges; :func:`render_sent`), from the ranges each call recorded.
 
 Exit status: 0 on success (an empty ledger included), 2 for a missing or unreadable ledger or bad
 arguments, each with one line on stderr (with ``--json``: ``{"error": "..."}`` on stdout). The
@@ -30,10 +34,11 @@ from rich.measure import Measurement
 from rich.table import Table
 
 from flashpro.ledger.aggregates import GroupStats, Report, Stats
+from flashpro.ledger.sent import SentCall, file_spellings
 from flashpro.ledger.store import Ledger, LedgerError, default_ledger_path
 from flashpro.ledger.tasks_report import render_tasks
 
-__all__ = ["parse_since", "render_report", "run_report"]
+__all__ = ["parse_since", "render_report", "render_sent", "run_report"]
 
 MAX_FILE_ROWS = 25
 """Files beyond this many (by cost) are summarised in one line in the rich output."""
@@ -264,6 +269,30 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def render_sent(file: str, calls: list[SentCall], console: Console) -> None:
+    """Draw the calls that sent part of `file`: one row per call with the lines it sent."""
+    if not calls:
+        console.print(f"No recorded call sent any part of {file}.")
+        return
+    table = Table(
+        title=f"Calls that sent {file} ({_count(len(calls), 'call')})",
+        title_justify="left",
+        title_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    for column in ("time (UTC)", "kind", "role", "model", "status", "lines"):
+        table.add_column(column, overflow="fold", no_wrap=column != "lines")
+    for call in calls:
+        kind = f"{call.kind} ({call.action})" if call.action else call.kind
+        table.add_row(
+            call.time_utc[:19].replace("T", " "), kind, call.role, call.model, call.status, call.describe_lines()
+        )
+    console.print(table)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="flashpro report",
@@ -280,6 +309,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--workspace", metavar="PATH", help="only calls made in this workspace (path or URI)"
+    )
+    parser.add_argument(
+        "--sent", metavar="FILE", help="list the calls that sent any part of FILE, with the lines sent"
     )
     return parser
 
@@ -333,12 +365,22 @@ def run_report(argv: list[str] | None = None, *, console: Console | None = None)
         hint = " (nothing recorded yet, or pass --ledger PATH)" if not path.exists() else ""
         return _fail(f"{exc}{hint}", args.json)
     try:
-        report = ledger.report(since=since, workspace=workspace)
-        roots = ledger.workspaces()
+        if args.sent:
+            calls = ledger.sent(file_spellings(args.sent), since=since, workspace=workspace)
+        else:
+            report = ledger.report(since=since, workspace=workspace)
+            roots = ledger.workspaces()
     except (sqlite3.Error, OverflowError, ValueError) as exc:  # a damaged or foreign database
         return _fail(f"cannot read ledger {path}: {exc}", args.json)
     finally:
         ledger.close()
+    if args.sent:
+        if args.json:
+            payload = {"file": args.sent, "calls": [call.to_dict() for call in calls]}
+            sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False) + "\n")
+        else:
+            render_sent(args.sent, calls, console or Console())
+        return 0
     if args.json:
         sys.stdout.write(report.to_json() + "\n")
         return 0

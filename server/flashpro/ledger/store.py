@@ -42,6 +42,7 @@ from flashpro.ledger.schema import (
     apply_migrations,
     configure,
 )
+from flashpro.ledger.sent import SentCall, query_sent
 
 __all__ = ["LEDGER_ENV", "Ledger", "LedgerError", "default_ledger_path"]
 
@@ -297,6 +298,16 @@ class Ledger:
                 "SELECT DISTINCT workspace FROM calls WHERE workspace IS NOT NULL"
             ).fetchall()
         return sorted(str(row[0]) for row in rows)
+
+    def sent(
+        self,
+        spellings: Sequence[str],
+        since: datetime | None = None,
+        workspace: str | Sequence[str] | None = None,
+    ) -> list[SentCall]:
+        """The calls that sent any part of a file (named by any of `spellings`), oldest first."""
+        with self._read_lock:
+            return query_sent(self._reader, spellings, since=since, workspace=workspace)
 
     def get(self, request_id: str) -> dict[str, Any] | None:
         """The committed row of ``request_id`` as a dict (for tests and debugging), or None."""

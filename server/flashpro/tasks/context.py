@@ -64,6 +64,7 @@ class TaskContext:
     source_uri: str
     host: TaskHost
     record: Callable[..., None]  # Ledger.write(table, **fields)
+    excluded: Callable[[str], bool]  # never sent: flashpro.exclude, .gitignore, vendored folders
     spent_usd: float = 0.0
     counters: Counters = field(default_factory=Counters)
     models_used: set[str] = field(default_factory=set)

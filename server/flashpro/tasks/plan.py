@@ -10,13 +10,11 @@ nodes or files than the task limits allow. Model output is data: nothing in it i
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from flashpro.documents import is_excluded
 
 __all__ = [
     "Decision",
@@ -134,13 +132,14 @@ def topological_order(nodes: Iterable[PlanNode]) -> list[str] | None:
 def plan_problems(
     plan: Plan,
     root: Path,
-    exclude: Iterable[str],
+    excluded: Callable[[str], bool],
     *,
     max_nodes: int,
     max_files: int,
     checks: Iterable[str] = (),
 ) -> list[str]:
-    """Why `plan` must not run (empty: it may). `checks` are the named check commands known."""
+    """Why `plan` must not run (empty: it may). `excluded(uri)` says whether a file may never be
+    sent (flashpro.exclude, .gitignore, vendored folders); `checks` are the named checks known."""
     problems: list[str] = []
     ids = [node.id for node in plan.nodes]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
@@ -159,13 +158,12 @@ def plan_problems(
                 problems.append(f"node {node.id} asks for an unknown check '{check}'")
     if not duplicates and topological_order(plan.nodes) is None:
         problems.append("the nodes' dependencies form a cycle")
-    patterns = list(exclude)
     files = plan.files()
     for path in files:
         clean = clean_path(path)
         if clean is None:
             problems.append(f"'{path}' is outside the workspace")
-        elif is_excluded((root / clean).as_uri(), patterns):
+        elif excluded((root / clean).as_uri()):
             problems.append(f"'{path}' is excluded from the API (flashpro.exclude or a secret-like file)")
     if len(files) > max_files:
         problems.append(f"{len(files)} files is more than flashpro.tasks.maxFiles ({max_files})")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 
+from flashpro.privacy import flavor_for, shared_scanner
 from flashpro.tasks.plan import Plan, PlanNode
 from flashpro.tokens import count
 
@@ -112,10 +113,15 @@ def node_messages(
     for dep, text in handoffs.items():
         parts.append(f"\nHandoff from {dep}: {text}\n")
     used = count(NODE_SYSTEM) + count(head) + sum(count(p) for p in parts) + 64
+    scanner = shared_scanner()
     for path, text in files.items():
+        redacted = scanner.redact(text, flavor_for(path)) if text is not None else None
         if text is None:
             block = f"\nFile {path} does not exist yet.\n"
+        elif redacted is not None and redacted.blocked:
+            block = f"\nFile {path} holds a private key; it is not shown.\n"
         else:
+            text = redacted.text if redacted is not None else text
             block = f"\nFile {path}:\n```\n{text}{'' if text.endswith(chr(10)) or not text else chr(10)}```\n"
             size = count(block)
             if used + size > budget:

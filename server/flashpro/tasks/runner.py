@@ -130,7 +130,7 @@ class TaskRunner:
         self.result.plan = plan
         self._row(goal=plan.goal, plan_json=plan.model_dump_json(), nodes_total=len(plan.nodes))
         problems = plan_problems(
-            plan, context.root, context.settings.exclude, max_nodes=tasks.max_nodes,
+            plan, context.root, context.excluded, max_nodes=tasks.max_nodes,
             max_files=tasks.max_files, checks=tasks.checks,
         )  # fmt: skip
         if problems:

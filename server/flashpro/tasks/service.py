@@ -124,7 +124,14 @@ class TaskService:
         settings = self._meter.settings
         assert self.root is not None
         context = TaskContext(
-            started.task_id, self._meter, settings, self.root, started.source_uri, host, self._record
+            started.task_id,
+            self._meter,
+            settings,
+            self.root,
+            started.source_uri,
+            host,
+            self._record,
+            self._documents.excluded,
         )
         return await TaskRunner(context, started.buffers).run(started.request)
 
