@@ -147,11 +147,17 @@ def render(report: dict[str, Any], console: Console | None = None) -> None:
     )
     console.print(f"  stuck nodes: {sim['stuck_policy']}")
     console.print(f"[bold]Cost:[/bold] {report['pricing']}")
-    machine = report["machine"]
+    machine, config = report["machine"], report["config"]
     console.print(
         f"[bold]Machine:[/bold] {machine['cpus']} CPUs, load average {machine['load_before']} before, "
         f"{machine['load_after']} after; bench wall time {report['wall_s']:.1f} s; "
         f"server start {', '.join(f'{k} {v:.1f} s' for k, v in report['server_start_s'].items())}"
+    )
+    console.print(
+        "[bold]Wall time[/bold] is the harness's own: the fake answers "
+        + (f"after {config['latency_s']:g} s" if config["latency_s"] else "at once")
+        + f"; checks run pytest {'with' if config['pytest_plugins'] else 'without'} the plugins installed with "
+        f"flashpro; combinations {'at once' if config['parallel'] else 'one after another'}; editor {config['editor']}"
     )
     combos = report["combinations"]
     names = [c for c in COLUMNS if c in combos]
