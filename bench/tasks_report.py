@@ -88,6 +88,8 @@ def combination_figures(records: list[dict[str, Any]]) -> dict[str, Any]:
         "checks_run": int(total("checks_run")),
         "check_pass_rate": _ratio(total("checks_passed"), total("checks_run")),
         "calls": int(total("calls")),
+        "prompt_tokens_per_task": _ratio(total("prompt_tokens"), n),
+        "output_tokens_per_task": _ratio(total("output_tokens"), n),
         "invalid_json_answers": int(total("unusable")),
         "unpriced_calls": int(total("unpriced")),
         "cost_usd": cost,
@@ -180,6 +182,12 @@ def render(report: dict[str, Any], console: Console | None = None) -> None:
         ("rework rounds", lambda c: f"{c['rework_rounds']}"),
         ("check pass rate", lambda c: _pct(c["check_pass_rate"])),
         ("calls per task", lambda c: _num(c["calls"] / c["tasks"] if c["tasks"] else None)),
+        (
+            "tokens per task (prompt / output)",
+            lambda c: (
+                f"{_num(c['prompt_tokens_per_task'], '{:,.0f}')} / {_num(c['output_tokens_per_task'], '{:,.0f}')}"
+            ),
+        ),
         ("cost per task", lambda c: _usd(c["cost_per_task"])),
         ("cost per applied task", lambda c: _usd(c["cost_per_applied_task"])),
         ("cost per confirmed task", lambda c: _usd(c["cost_per_confirmed_task"])),
