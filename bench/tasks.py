@@ -1,7 +1,7 @@
 """Tasks benchmark: "Implement this" on small fixture projects through the REAL flashpro server (LSP
 over stdio), under the three model combinations, against the fake DeepSeek with SIMULATED answers.
 
-    python bench/tasks.py                  # 8 fixtures x 3 combinations (a few minutes)
+    python bench/tasks.py                  # 8 fixtures x 3 combinations (about a minute on 2 cores)
     python bench/tasks.py --quick          # 2 fixtures, the combinations at once (a smoke run)
     python bench/tasks.py --seed 2 --fixtures 4 --json out.json
     python bench/tasks.py --flash-first 0.4 --pro-review 0.8    # other assumed odds
