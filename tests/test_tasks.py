@@ -340,6 +340,34 @@ async def test_a_stuck_node_asks_the_user_and_skipping_it_keeps_the_rest(fake_de
     assert task["human_interventions"] == 1
 
 
+async def test_the_stuck_question_names_the_failing_test_and_the_model_that_escalated(
+    fake_deepseek: FakeDeepSeek, tmp_path: Path
+) -> None:
+    # Flash only escalates to Flash with thinking; the question must not claim V4 Pro was tried,
+    # and its "last problem" is pytest's FAILED line, not the warnings pytest printed first.
+    uri = _workspace(tmp_path)
+    script = TaskScript({**PLAN, "nodes": [PLAN["nodes"][0]]}).node("n1", WRONG)
+    fake_deepseek.script_chat(script)
+    options = {
+        "apiKey": "sk-test",
+        "baseUrl": fake_deepseek.url,
+        "tasks": {"runTests": True, "maxAttempts": 1},
+        "actions": {"implement": {"combination": "flash"}},
+    }
+    ledger = tmp_path / "ledger.sqlite3"
+    async with start_session("vscode", init_options=options, root_uri=tmp_path.as_uri(), ledger=ledger) as session:
+        session.answers = ["Abort"]
+        session.open(uri, CALC)
+        result = await _implement(session, uri)
+        assert result["status"] == "aborted"
+        (question,) = session.questions
+    escalated = script.calls("n1")[-1]
+    assert escalated["model"] == "deepseek-v4-flash" and escalated["thinking"] == {"type": "enabled"}
+    assert "failed after 2 attempts, the last on V4 Flash with thinking" in question.message
+    assert "V4 Pro" not in question.message
+    assert "(last problem: tests:tests/test_calc.py failed: FAILED tests/test_calc.py::test_sub" in question.message
+
+
 async def test_aborting_a_stuck_task_applies_nothing(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
     uri = _workspace(tmp_path)
     fake_deepseek.script_chat(TaskScript(PLAN).node("n1", WRONG))

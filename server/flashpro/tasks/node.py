@@ -3,7 +3,8 @@
 A node runs on its routed model (V4 Flash by default) with its own context. Its answer is
 applied to the shadow copy and the node's checks run; a failure (an edit that does not apply,
 a check that fails) is undone and the node is asked again with what went wrong, up to
-`flashpro.tasks.maxAttempts` times; then once on V4 Pro with thinking; then the user is asked:
+`flashpro.tasks.maxAttempts` times; then once with thinking on V4 Pro (on V4 Flash when the task
+runs Flash only); then the user is asked:
 Retry, Skip node or Abort (a human intervention). A node with `replicas > 1` runs that many
 candidates at once each attempt; the ones failing checks are dropped and of the rest the one
 with the smallest change wins. Nodes writing the same file run one after another (file locks).
@@ -125,7 +126,8 @@ class NodeRunner:
             run.escalated = run.escalated or escalate
             self.context.counters.attempts += 1
             self.context.counters.escalations += int(escalate)
-            self.context.progress(f"node {node.id} · attempt {attempt}" + (" (V4 Pro)" if escalate else ""))
+            suffix = f" ({self._escalation(node)}, thinking)" if escalate else ""
+            self.context.progress(f"node {node.id} · attempt {attempt}{suffix}")
             replicas = 1 if escalate else min(node.replicas, tasks.max_replicas)
             candidates = await self._ask(run, messages, attempt, escalate, replicas)
             chosen = await self._choose(run, candidates, attempt)
@@ -134,7 +136,7 @@ class NodeRunner:
                 return True
             failed = candidates[0]
             feedback = retry_feedback(failed.problems, [f"{c.name} failed:\n{c.detail}" for c in failed.checks if c.failed])
-            run.last_problem = (failed.problems or [c.detail for c in failed.checks if c.failed] or [""])[0][:300]
+            run.last_problem = (failed.problems or [_gist(c) for c in failed.checks if c.failed] or [""])[0][:300]
             messages = [*messages, {"role": "assistant", "content": failed.text or "(no answer)"}]
             messages.append({"role": "user", "content": feedback})
         return False
@@ -222,10 +224,24 @@ class NodeRunner:
         node = run.node
         problem = f" (last problem: {run.last_problem})" if run.last_problem else ""
         message = (
-            f"flashpro: node {node.id} '{node.title}' failed after {run.attempts} attempts, "
-            f"V4 Pro included{problem}. Retry it, skip it (nodes that depend on it are skipped), or abort the task?"
+            f"flashpro: node {node.id} '{node.title}' failed after {run.attempts} attempts, the last on "
+            f"{self._escalation(node)} with thinking{problem}. Retry it, skip it (nodes that depend on it are "
+            "skipped), or abort the task?"
         )
         return await self.context.host.ask(message, ["Retry", "Skip node", "Abort"])
+
+    def _escalation(self, node: PlanNode) -> str:
+        """The model an escalated attempt runs on, as the user knows it (Flash when the task's
+        combination is Flash only)."""
+        return "V4 Pro" if self.context.role(node.model, escalate=True) == "planner" else "V4 Flash"
+
+
+def _gist(check: CheckResult) -> str:
+    """What a failed check says went wrong, in a line: pytest's FAILED / ERROR summary lines, else
+    the first line of its output (never the warnings and headers before pytest's summary)."""
+    lines = [line.strip() for line in check.detail.splitlines() if line.strip()]
+    summary = [line for line in lines if line.startswith(("FAILED ", "ERROR "))]
+    return f"{check.name} failed: " + ("; ".join(summary) if summary else lines[0] if lines else "no output")
 
 
 def _changed(old: str, new: str) -> int:
