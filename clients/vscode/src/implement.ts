@@ -1,0 +1,31 @@
+/**
+ * The argument of the server's `flashpro.implement` command for the active editor:
+ * `{ design: path }` on a design document the server wrote (`.flashpro/designs/*.md`, which
+ * may have been edited since), else `{ uri, lines: [first, last] }` — the selected lines (a
+ * selection that ends at the start of a line leaves that line out), or the cursor's line.
+ *
+ * Pure module (no `vscode` import): unit-tested in test/implement.test.ts.
+ */
+
+/** A position or range as VS Code gives them (0-based lines). */
+export interface LinePosition {
+  line: number;
+  character: number;
+}
+
+/** What `flashpro.implement` takes. */
+export type ImplementArgument = { design: string } | { uri: string; lines: [number, number] };
+
+/** Is `uri` a design document the server wrote? */
+export function isDesignDocument(uri: string): boolean {
+  return /^file:\/\/.*\/\.flashpro\/designs\/[^/]+\.md$/i.test(uri);
+}
+
+/** The command's argument for document `uri` (at `fsPath`) and its selection. */
+export function implementArgument(uri: string, fsPath: string, start: LinePosition, end: LinePosition): ImplementArgument {
+  if (isDesignDocument(uri)) {
+    return { design: fsPath };
+  }
+  const last = end.line > start.line && end.character === 0 ? end.line - 1 : end.line;
+  return { uri, lines: [start.line, last] };
+}
