@@ -160,9 +160,8 @@ async function openFile(page, name, content) {
 async function waitForFile(relative, wanted, timeout) {
   const file = path.join(WORKSPACE, relative);
   const deadline = Date.now() + timeout;
-  let text = '';
   for (;;) {
-    text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(no file)';
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(no file)';
     if (wanted(text)) return text;
     if (Date.now() > deadline) throw new Error(`${relative} on disk is:\n${text}`);
     await sleep(200);
@@ -549,6 +548,8 @@ async function main() {
         .catch(async (error) => {
           throw new Error(`${error.message}; no Refactor Preview; the notifications: ${JSON.stringify(await toastTexts(page))}`);
         });
+      // The extension's hint: the preview leaves changes that need confirmation unticked.
+      await waitForText(page, '.notifications-toasts', /review\sthe\schanges\s\(2\sparts.*Refactor\sPreview.*tick\swhat\sto\sapply/, 10000);
       await sleep(300); // the tree fills in
       const byFile = await previewRows(page);
       await shot(page, '14-refactor-preview');
@@ -602,7 +603,7 @@ async function main() {
       const heading = reviews.length === 1 ? fs.readFileSync(path.join(folder, reviews[0]), 'utf8').split('\n')[0] : '';
       if (heading !== `# Task: ${TASK_GOAL}`) throw new Error(`.flashpro/tasks/ holds ${JSON.stringify(reviews)}; the review starts ${JSON.stringify(heading)}`);
       result.task = { previewByFile: byFile, categories, untickedAtFirst: unticked, review: reviews[0] };
-      return `preview: ${byFile.length} rows, ${unticked} unticked at first; nodes ${JSON.stringify(categories)}; ticked and applied: calc.py defines sub (editor and disk), tests/test_calc.py created`;
+      return `preview (with the extension's hint): ${byFile.length} rows, ${unticked} unticked at first; nodes ${JSON.stringify(categories)}; ticked and applied: calc.py defines sub (editor and disk), tests/test_calc.py created`;
     });
 
     await step('a server that cannot start: error with "Open settings" and "Show log"', async () => {

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { implementArgument, isDesignDocument } from '../src/implement';
+import { implementArgument, isDesignDocument, previewHint } from '../src/implement';
 
 const at = (line: number, character = 0) => ({ line, character });
 
@@ -29,5 +29,27 @@ describe('the argument of flashpro.implement', () => {
     assert.equal(isDesignDocument('file:///home/me/project/.flashpro/notes/20260501-main.py.md'), false);
     assert.equal(isDesignDocument('file:///home/me/project/docs/design.md'), false);
     assert.equal(isDesignDocument('untitled:Untitled-1'), false);
+  });
+});
+
+describe('the hint that comes with a change to confirm', () => {
+  it('says to tick the changes, which the Refactor Preview leaves unticked', () => {
+    const edit = {
+      changeAnnotations: {
+        n1: { label: 'Write sub(a, b)', needsConfirmation: true },
+        n2: { label: 'Test sub(a, b)', needsConfirmation: true },
+      },
+    };
+    assert.equal(
+      previewHint(edit),
+      'flashpro: review the changes (2 parts, one per step of the plan) in the Refactor Preview. VS Code leaves them unticked: tick what to apply, then Apply.',
+    );
+    assert.match(previewHint({ changeAnnotations: { n1: { label: 'Write sub', needsConfirmation: true } } }) ?? '', /review the change in the Refactor Preview/);
+  });
+
+  it('stays quiet for edits VS Code applies at once', () => {
+    assert.equal(previewHint({}), undefined);
+    assert.equal(previewHint({ changeAnnotations: { n1: { label: 'Write sub', needsConfirmation: false } } }), undefined);
+    assert.equal(previewHint({ changeAnnotations: { n1: { label: 'Write sub' } } }), undefined);
   });
 });
