@@ -156,6 +156,20 @@ async function openFile(page, name, content) {
   await waitForText(page, '.editor-instance .view-lines', content, 15000);
 }
 
+/** The Explorer's row named `wanted`, in the page (for evaluate and waitForFunction). */
+function explorerRow(wanted) {
+  return [...document.querySelectorAll('.explorer-folders-view .monaco-list-row')].find((row) => row.querySelector('.label-name')?.textContent.trim() === wanted);
+}
+
+/** Clicks the Explorer's row named `name` once it is listed (a folder toggles, a file opens). */
+async function clickExplorerRow(page, name) {
+  await page.waitForFunction(explorerRow, { timeout: 15000, polling: 200 }, name).catch(async (error) => {
+    const shown = await page.evaluate(() => [...document.querySelectorAll('.explorer-folders-view .monaco-list-row')].map((row) => row.textContent.trim()));
+    throw new Error(`${error.message}; the Explorer lists ${JSON.stringify(shown)}`);
+  });
+  await (await page.evaluateHandle(explorerRow, name)).asElement().click();
+}
+
 /** Waits until the file `relative` (in the workspace) satisfies `wanted`; returns its text. */
 async function waitForFile(relative, wanted, timeout) {
   const file = path.join(WORKSPACE, relative);
@@ -550,8 +564,13 @@ async function main() {
         });
       // The extension's hint: the preview leaves changes that need confirmation unticked.
       await waitForText(page, '.notifications-toasts', /review\sthe\schanges\s\(2\sparts.*Refactor\sPreview.*tick\swhat\sto\sapply/, 10000);
-      await sleep(300); // the tree fills in
+      // Grouped by file: calc.py and the new tests/test_calc.py, each with its one edit.
+      await page.waitForFunction(() => document.querySelectorAll('.bulk-edit-panel .monaco-list-row .edit-checkbox').length >= 4, { timeout: 10000, polling: 100 });
       const byFile = await previewRows(page);
+      // needsConfirmation: VS Code leaves such changes unticked (the reason for the hint above).
+      if (byFile.some((row) => row.checked !== false)) {
+        throw new Error(`VS Code ticked changes that need confirmation; revisit the hint (src/implement.ts): ${JSON.stringify(byFile)}`);
+      }
       await shot(page, '14-refactor-preview');
       // The change annotations, as VS Code got them: one category per node, labelled with the
       // node's title and described with its attempts, checks and cost.
@@ -564,8 +583,7 @@ async function main() {
         throw new Error(`the preview's categories (change annotations) are ${JSON.stringify(categories)}`);
       }
       await shot(page, '15-refactor-preview-by-node');
-      // needsConfirmation: VS Code leaves such changes unticked, and Apply applies only ticked ones.
-      const unticked = byType.filter((row) => row.checked === false).length;
+      // Apply applies only ticked changes: tick them all (a file's box ticks its edits).
       for (let i = 0; i < 10; i++) {
         const boxes = await page.$$('.bulk-edit-panel .monaco-list-row .edit-checkbox:not(.checked)');
         if (boxes.length === 0) break;
@@ -592,7 +610,12 @@ async function main() {
         throw new Error(`the editor shows:\n${shown}`);
       }
       await shot(page, '17-task-applied');
-      await openFile(page, 'test_calc.py', /def\stest_sub\(\):/); // the new file, still unsaved
+      // The new file is unsaved and in no editor (Save All saves editors): open it from the Explorer.
+      if ((await page.evaluateHandle(explorerRow, 'test_calc.py')).asElement() === null) {
+        await clickExplorerRow(page, 'tests'); // expand the new folder
+      }
+      await clickExplorerRow(page, 'test_calc.py');
+      await waitForText(page, '.editor-instance .view-lines', /def\stest_sub\(\):/, 15000);
       await chord(page, KEYS.saveAll);
       const calc = await waitForFile('calc.py', (text) => text.endsWith(`\n\n\n${SUB}`), 10000);
       await waitForFile(path.join('tests', 'test_calc.py'), (text) => text === TEST_CALC, 10000);
@@ -602,8 +625,8 @@ async function main() {
       const reviews = fs.existsSync(folder) ? fs.readdirSync(folder).filter((name) => name.endsWith('.md')) : [];
       const heading = reviews.length === 1 ? fs.readFileSync(path.join(folder, reviews[0]), 'utf8').split('\n')[0] : '';
       if (heading !== `# Task: ${TASK_GOAL}`) throw new Error(`.flashpro/tasks/ holds ${JSON.stringify(reviews)}; the review starts ${JSON.stringify(heading)}`);
-      result.task = { previewByFile: byFile, categories, untickedAtFirst: unticked, review: reviews[0] };
-      return `preview (with the extension's hint): ${byFile.length} rows, ${unticked} unticked at first; nodes ${JSON.stringify(categories)}; ticked and applied: calc.py defines sub (editor and disk), tests/test_calc.py created`;
+      result.task = { previewByFile: byFile, categories, review: reviews[0] };
+      return `preview (with the extension's hint): ${byFile.length} rows, all unticked at first; nodes ${JSON.stringify(categories)}; ticked and applied: calc.py defines sub (editor and disk), tests/test_calc.py created`;
     });
 
     await step('a server that cannot start: error with "Open settings" and "Show log"', async () => {
