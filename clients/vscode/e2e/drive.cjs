@@ -563,7 +563,7 @@ async function main() {
           throw new Error(`${error.message}; no Refactor Preview; the notifications: ${JSON.stringify(await toastTexts(page))}`);
         });
       // The extension's hint: the preview leaves changes that need confirmation unticked.
-      await waitForText(page, '.notifications-toasts', /review\sthe\schanges\s\(2\sparts.*Refactor\sPreview.*tick\swhat\sto\sapply/, 10000);
+      await waitForText(page, '.notifications-toasts', /tick\sthe\schanges\sin\sthe\sRefactor\sPreview,\sthen\sApply\s\(VS\sCode\sleaves\sall\s2\ssteps/, 10000);
       // Grouped by file: calc.py and the new tests/test_calc.py, each with its one edit.
       await page.waitForFunction(() => document.querySelectorAll('.bulk-edit-panel .monaco-list-row .edit-checkbox').length >= 4, { timeout: 10000, polling: 100 });
       const byFile = await previewRows(page);

@@ -46,6 +46,7 @@ export function previewHint(edit: AnnotatedEdit): string | undefined {
   if (confirm.length === 0) {
     return undefined;
   }
-  const what = confirm.length === 1 ? 'the change' : `the changes (${confirm.length} parts, one per step of the plan)`;
-  return `flashpro: review ${what} in the Refactor Preview. VS Code leaves them unticked: tick what to apply, then Apply.`;
+  return confirm.length === 1
+    ? 'flashpro: tick the change in the Refactor Preview, then Apply (VS Code leaves it unticked).'
+    : `flashpro: tick the changes in the Refactor Preview, then Apply (VS Code leaves all ${confirm.length} steps of the plan unticked).`;
 }
