@@ -5,7 +5,9 @@
 // squiggle), run the "Review this" code action and find its diagnostic in the Problems panel,
 // run "Quick edit…" (the extension asks for the instruction), run "Design Selection" on a
 // comment stating an intent (the design opens in the Markdown preview), toggle automatic
-// completions off (typing sends no FIM) and on again, open the spend report from the lens.
+// completions off (typing sends no FIM) and on again, open the spend report from the lens, run
+// "Implement this" on a TODO (the change arrives in VS Code's Refactor Preview, one change
+// annotation per node; ticked and applied, it reaches the editor and, saved, the disk).
 // Screenshots and result.json go to E2E_OUT. Run by run.sh (which starts code-server and the
 // fake API and sets the environment).
 'use strict';
@@ -24,6 +26,12 @@ const FAKE_CONTROL = process.env.E2E_FAKE_CONTROL; // the fake's control server 
 const BUNDLED = (process.env.E2E_SERVER || 'bundled') === 'bundled'; // the extension sets up its server
 const INTENT_LINE = 10; // "# TODO: cache the answer" in main.py (quick edit keeps line counts)
 const DESIGN_GOAL = 'Cache what answer() returns'; // the fake's goal when the intent arrived
+// The task (fake_deepseek.py): calc.py's TODO becomes sub(), a new file tests it.
+const TASK_TODO_LINE = 8; // "# TODO: sub(a, b) returns a - b" in calc.py
+const TASK_GOAL = 'Add sub(a, b) to calc.py'; // the fake's goal when the TODO's line arrived
+const TASK_NODES = ['Test sub(a, b)', 'Write sub(a, b)']; // the plan's node titles, sorted
+const SUB = 'def sub(a, b):\n    return a - b\n';
+const TEST_CALC = 'from calc import sub\n\n\ndef test_sub():\n    assert sub(5, 3) == 2\n';
 const KEYS = {
   trigger: ['Control', 'Alt', 'Shift', 'F1'],
   commit: ['Control', 'Alt', 'Shift', 'F2'],
@@ -38,6 +46,7 @@ const KEYS = {
   toggleAutomatic: ['Control', 'Alt', 'Shift', 'F12'],
   showNotifications: ['Control', 'Alt', 'Shift', 'K'],
   hideNotifications: ['Control', 'Alt', 'Shift', 'J'],
+  saveAll: ['Control', 'Alt', 'Shift', 'S'],
 };
 const KEY_PROMPT = /no\sDeepSeek\sAPI\skey:\scompletions\sand\sactions\sare\soff/;
 
@@ -136,6 +145,57 @@ async function waitForUserSetting(key, want, timeout) {
   }
 }
 
+/** Opens `name` with Quick Open and waits until its editor shows `content`. */
+async function openFile(page, name, content) {
+  await chord(page, ['Control', 'p']);
+  await page.waitForSelector('.quick-input-widget input', { visible: true });
+  await page.keyboard.type(name);
+  await waitForText(page, '.quick-input-list .monaco-list-row', new RegExp(name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 15000);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { visible: true });
+  await waitForText(page, '.editor-instance .view-lines', content, 15000);
+}
+
+/** The Explorer's row named `wanted`, in the page (for evaluate and waitForFunction). */
+function explorerRow(wanted) {
+  return [...document.querySelectorAll('.explorer-folders-view .monaco-list-row')].find((row) => row.querySelector('.label-name')?.textContent.trim() === wanted);
+}
+
+/** Clicks the Explorer's row named `name` once it is listed (a folder toggles, a file opens). */
+async function clickExplorerRow(page, name) {
+  await page.waitForFunction(explorerRow, { timeout: 15000, polling: 200 }, name).catch(async (error) => {
+    const shown = await page.evaluate(() => [...document.querySelectorAll('.explorer-folders-view .monaco-list-row')].map((row) => row.textContent.trim()));
+    throw new Error(`${error.message}; the Explorer lists ${JSON.stringify(shown)}`);
+  });
+  await (await page.evaluateHandle(explorerRow, name)).asElement().click();
+}
+
+/** Waits until the file `relative` (in the workspace) satisfies `wanted`; returns its text. */
+async function waitForFile(relative, wanted, timeout) {
+  const file = path.join(WORKSPACE, relative);
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(no file)';
+    if (wanted(text)) return text;
+    if (Date.now() > deadline) throw new Error(`${relative} on disk is:\n${text}`);
+    await sleep(200);
+  }
+}
+
+/** The Refactor Preview's rows: text, whether a category (a change annotation), checkbox state. */
+async function previewRows(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll('.bulk-edit-panel .monaco-list-row')].map((row) => {
+      const box = row.querySelector('.edit-checkbox');
+      return {
+        text: (row.textContent || '').trim(),
+        category: row.querySelector('.category') !== null,
+        checked: box === null ? null : box.classList.contains('checked'),
+      };
+    }),
+  );
+}
+
 /** Moves the cursor to the start of 1-based `line` with Go to Line. */
 async function goToLine(page, line) {
   await chord(page, ['Control', 'g']);
@@ -209,13 +269,7 @@ async function main() {
     });
 
     await step('open main.py', async () => {
-      await chord(page, ['Control', 'p']);
-      await page.waitForSelector('.quick-input-widget input', { visible: true });
-      await page.keyboard.type('main.py');
-      await waitForText(page, '.quick-input-list .monaco-list-row', /main\.py/, 15000);
-      await page.keyboard.press('Enter');
-      await page.waitForSelector('.editor-instance .monaco-editor .view-lines', { visible: true });
-      await waitForText(page, '.editor-instance .view-lines', /def\s+add/, 15000);
+      await openFile(page, 'main.py', /def\s+add/);
       return `editor open; status bar: ${await statusText(page)}`;
     });
 
@@ -492,6 +546,87 @@ async function main() {
       }
       await shot(page, '11-report');
       return 'report rendered: totals, spend per file and per day, tables by file/role/model/day';
+    });
+
+    await step('"Implement this" on a TODO: the Refactor Preview shows one change per node; applied, it reaches the file', async () => {
+      await openFile(page, 'calc.py', /TODO:\ssub\(a,\sb\)/);
+      await goToLine(page, TASK_TODO_LINE); // an empty selection: the server takes the paragraph
+      await pickAction(page, KEYS.refactor, /^\s*Implement\sthis\s\(V4\sPro\splans/, 'Implement this', '13-implement-action');
+      // The task's applyEdit annotates every change with needsConfirmation: VS Code shows it in
+      // its Refactor Preview instead of applying it (and the server waits for the answer).
+      await page
+        .waitForFunction(
+          () => document.querySelector('.bulk-edit-panel')?.dataset.state === 'data' && document.querySelector('.bulk-edit-panel .monaco-list-row .edit-checkbox'),
+          { timeout: 90000, polling: 250 },
+        )
+        .catch(async (error) => {
+          throw new Error(`${error.message}; no Refactor Preview; the notifications: ${JSON.stringify(await toastTexts(page))}`);
+        });
+      // The extension's hint: the preview leaves changes that need confirmation unticked.
+      await waitForText(page, '.notifications-toasts', /tick\sthe\schanges\sin\sthe\sRefactor\sPreview,\sthen\sApply\s\(VS\sCode\sleaves\sall\s2\ssteps/, 10000);
+      // Grouped by file: calc.py and the new tests/test_calc.py, each with its one edit.
+      await page.waitForFunction(() => document.querySelectorAll('.bulk-edit-panel .monaco-list-row .edit-checkbox').length >= 4, { timeout: 10000, polling: 100 });
+      const byFile = await previewRows(page);
+      // needsConfirmation: VS Code leaves such changes unticked (the reason for the hint above).
+      if (byFile.some((row) => row.checked !== false)) {
+        throw new Error(`VS Code ticked changes that need confirmation; revisit the hint (src/implement.ts): ${JSON.stringify(byFile)}`);
+      }
+      await shot(page, '14-refactor-preview');
+      // The change annotations, as VS Code got them: one category per node, labelled with the
+      // node's title and described with its attempts, checks and cost.
+      await page.click('.action-label[aria-label^="Group Changes By Type"]');
+      await page.waitForFunction(() => document.querySelectorAll('.bulk-edit-panel .monaco-list-row .category').length >= 2, { timeout: 10000, polling: 200 });
+      const byType = await previewRows(page);
+      const categories = byType.filter((row) => row.category).map((row) => row.text).sort();
+      const described = TASK_NODES.every((title, i) => categories[i]?.startsWith(title) && /1 attempt · compiles ✓ lint ✓ · \$\d/.test(categories[i]));
+      if (categories.length !== TASK_NODES.length || !described) {
+        throw new Error(`the preview's categories (change annotations) are ${JSON.stringify(categories)}`);
+      }
+      await shot(page, '15-refactor-preview-by-node');
+      // Apply applies only ticked changes: tick them all (a file's box ticks its edits).
+      for (let i = 0; i < 10; i++) {
+        const boxes = await page.$$('.bulk-edit-panel .monaco-list-row .edit-checkbox:not(.checked)');
+        if (boxes.length === 0) break;
+        await boxes[0].click();
+        await sleep(150);
+      }
+      const ticked = await previewRows(page);
+      if (!ticked.some((row) => row.checked) || ticked.some((row) => row.checked === false)) {
+        throw new Error(`could not tick every change: ${JSON.stringify(ticked)}`);
+      }
+      await shot(page, '16-refactor-preview-ticked');
+      const apply = (
+        await page.evaluateHandle(() =>
+          [...document.querySelectorAll('.bulk-edit-panel .buttons .monaco-button')].find((button) => button.textContent.trim() === 'Apply'),
+        )
+      ).asElement();
+      if (apply === null) throw new Error('the Refactor Preview has no Apply button');
+      await apply.click();
+      await page.waitForFunction(() => document.querySelector('.bulk-edit-panel')?.dataset.state !== 'data', { timeout: 10000, polling: 200 });
+      // The editors' text, then (saved) the files on disk.
+      await openFile(page, 'calc.py', /def\ssub\(a,\sb\):/);
+      const shown = await page.evaluate(() => document.querySelector('.editor-instance .view-lines')?.innerText || '');
+      if (!/def\ssub\(a,\sb\):\s+return\sa\s-\sb/.test(shown.replace(/\u00a0/g, ' ')) || /TODO:\ssub/.test(shown)) {
+        throw new Error(`the editor shows:\n${shown}`);
+      }
+      await shot(page, '17-task-applied');
+      // The new file is unsaved and in no editor (Save All saves editors): open it from the Explorer.
+      if ((await page.evaluateHandle(explorerRow, 'test_calc.py')).asElement() === null) {
+        await clickExplorerRow(page, 'tests'); // expand the new folder
+      }
+      await clickExplorerRow(page, 'test_calc.py');
+      await waitForText(page, '.editor-instance .view-lines', /def\stest_sub\(\):/, 15000);
+      await chord(page, KEYS.saveAll);
+      const calc = await waitForFile('calc.py', (text) => text.endsWith(`\n\n\n${SUB}`), 10000);
+      await waitForFile(path.join('tests', 'test_calc.py'), (text) => text === TEST_CALC, 10000);
+      fs.writeFileSync(path.join(OUT, 'calc.py.after'), calc);
+      // The review the server wrote before delivering: its goal says the TODO's line was the task.
+      const folder = path.join(WORKSPACE, '.flashpro', 'tasks');
+      const reviews = fs.existsSync(folder) ? fs.readdirSync(folder).filter((name) => name.endsWith('.md')) : [];
+      const heading = reviews.length === 1 ? fs.readFileSync(path.join(folder, reviews[0]), 'utf8').split('\n')[0] : '';
+      if (heading !== `# Task: ${TASK_GOAL}`) throw new Error(`.flashpro/tasks/ holds ${JSON.stringify(reviews)}; the review starts ${JSON.stringify(heading)}`);
+      result.task = { previewByFile: byFile, categories, review: reviews[0] };
+      return `preview (with the extension's hint): ${byFile.length} rows, all unticked at first; nodes ${JSON.stringify(categories)}; ticked and applied: calc.py defines sub (editor and disk), tests/test_calc.py created`;
     });
 
     await step('a server that cannot start: error with "Open settings" and "Show log"', async () => {

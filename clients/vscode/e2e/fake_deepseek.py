@@ -15,8 +15,14 @@ Answers:
   in the prompt); for a quick edit, the selected `return a + b` rewritten as `return sum((a, b))`
   (the instruction the test types is checked to be in the prompt); for a design, a design whose
   goal is `Cache what answer() returns` when the task names the line of the `# TODO: cache the
-  answer` comment (the paragraph at the cursor), else a goal saying what went wrong; other tasks
-  get the fake's defaults.
+  answer` comment (the paragraph at the cursor), else a goal saying what went wrong;
+- "Implement this" (told apart by flashpro's task prompts, as in tests/task_script.py): the
+  planner gets a two-node plan for `calc.py` (n1 replaces the `# TODO: sub(a, b) returns a - b`
+  comment with `sub`, n2 writes `tests/test_calc.py`), whose goal is `Add sub(a, b) to calc.py`
+  only when the request names the TODO's line; n1 answers its edit when its prompt shows the
+  TODO, n2 its test (mentioning n1's handoff only when that arrived); the acceptance review
+  accepts when the diff adds `sub`, else rejects;
+- other tasks get the fake's defaults.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT))  # the repository root, for `tests.fakes`
 
+from flashpro.tasks.prompts import ACCEPT_SYSTEM, NODE_SYSTEM, PLAN_SYSTEM  # noqa: E402
 from tests.fakes.deepseek import FakeDeepSeek  # noqa: E402
 from tests.fakes.model import message_text  # noqa: E402
 
@@ -45,6 +52,13 @@ NUMBERED = re.compile(r"^\s*(\d+)\| (.*)$", re.MULTILINE)
 INTENT = "# TODO: cache the answer"
 DESIGN_GOAL = "Cache what answer() returns"
 DESIGN_TASK = re.compile(r"^Task: design how to implement what lines (\S+) of", re.MULTILINE)
+TASK_TODO = "# TODO: sub(a, b) returns a - b"
+TASK_GOAL = "Add sub(a, b) to calc.py"
+TASK_REQUEST = re.compile(r"^Implement what lines (\S+) of (\S+) describe", re.MULTILINE)
+TASK_NODE = re.compile(r"Your node: (\S+) — ")
+SUB = "def sub(a, b):\n    return a - b\n"
+HANDOFF = "sub(a, b) is in calc.py"
+TEST_CALC = "from calc import sub\n\n\ndef test_sub():\n    assert sub(5, 3) == 2\n"
 
 
 def fim(request: dict[str, Any]) -> str:
@@ -53,9 +67,49 @@ def fim(request: dict[str, Any]) -> str:
     return COMPLETION if prompt.rstrip(" ").endswith("def answer():\n") else ""
 
 
+def task_answer(system: str, text: str) -> str | None:
+    """The answer to one of a task's calls (planner, node, acceptance), else None."""
+    if system == PLAN_SYSTEM:
+        request = TASK_REQUEST.search(text)
+        where = next((n for n, code in NUMBERED.findall(text) if code.strip() == TASK_TODO), None)
+        asked = f"{request.group(1)} of {request.group(2)}" if request else "(no request)"
+        goal = TASK_GOAL if asked == f"{where}-{where} of calc.py" else f"e2e: the task is on lines {asked}, the TODO on {where}"
+        node = {"role": "implement", "model": "executor", "deps": [], "reads": [], "checks": ["compiles", "lint"], "replicas": 1}
+        plan = {
+            "goal": goal,
+            "decisions": [{"decision": "A plain function next to add()", "reason": "Same module, same style"}],
+            "risks": [],
+            "acceptance": ["sub(5, 3) == 2"],
+            "nodes": [
+                {**node, "id": "n1", "title": "Write sub(a, b)", "writes": ["calc.py"],
+                 "instructions": "Replace the TODO comment with sub(a, b) returning a - b."},
+                {**node, "id": "n2", "title": "Test sub(a, b)", "role": "test", "deps": ["n1"], "reads": ["calc.py"],
+                 "writes": ["tests/test_calc.py"], "instructions": "Add tests/test_calc.py asserting sub(5, 3) == 2."},
+            ],
+        }  # fmt: skip
+        return json.dumps(plan)
+    if system == NODE_SYSTEM:
+        node = TASK_NODE.search(text)
+        if node is not None and node.group(1) == "n1":
+            edits = [{"path": "calc.py", "search": TASK_TODO + "\n", "replace": SUB}] if TASK_TODO in text else []
+            return json.dumps({"edits": edits, "new_files": [], "summary": "sub added", "handoff": HANDOFF})
+        content = TEST_CALC if f"Handoff from n1: {HANDOFF}" in text else "# e2e: no handoff from n1\n" + TEST_CALC
+        new = [{"path": "tests/test_calc.py", "content": content}]
+        return json.dumps({"edits": [], "new_files": new, "summary": "sub tested", "handoff": ""})
+    if system == ACCEPT_SYSTEM:
+        if "+def sub(a, b):" in text and "+++ b/tests/test_calc.py" in text:
+            return json.dumps({"verdict": "accept", "findings": [], "rework": []})
+        return json.dumps({"verdict": "reject", "findings": ["e2e: the diff does not add sub and its test"], "rework": []})
+    return None
+
+
 def chat(request: dict[str, Any]) -> str:
-    """The chat answer: a review finding, or the fake's usual answers."""
-    text = "\n".join(message_text(m.get("content")) for m in request.get("messages", []))
+    """The chat answer: a task's answers, a review finding, or the fake's usual answers."""
+    messages = request.get("messages", [])
+    text = "\n".join(message_text(m.get("content")) for m in messages)
+    task = task_answer(message_text(messages[0].get("content")) if messages else "", text)
+    if task is not None:
+        return task
     json_mode = (request.get("response_format") or {}).get("type") == "json_object"
     if "Task: review" in text:
         line = next((int(n) for n, code in NUMBERED.findall(text) if FLAGGED in code), 1)

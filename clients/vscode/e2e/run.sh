@@ -77,7 +77,7 @@ FAKE_URL="$(sed -n 1p "$RUN/fake.url")"; FAKE_CONTROL="$(sed -n 2p "$RUN/fake.ur
 # A fresh workspace, user data and extensions dir; settings that point flashpro at the fake.
 WS="$RUN/workspace"; USER_DATA="$RUN/user-data"; EXTENSIONS="$RUN/extensions"
 mkdir -p "$WS" "$USER_DATA/User" "$EXTENSIONS" "$RUN/xdg"
-cp "$HERE/workspace/main.py" "$WS/main.py"
+cp -r "$HERE/workspace/." "$WS/"
 "$VENV/bin/python" - "$USER_DATA/User" "$FAKE_URL" "$VENV/bin/flashpro" "$OUT/ledger.sqlite3" "$SERVER" <<'PY'
 import json, sys
 from pathlib import Path
@@ -119,6 +119,7 @@ keys = [
     ("ctrl+alt+shift+f12", "flashpro.toggleAutomatic"),
     ("ctrl+alt+shift+k", "notifications.showList"),
     ("ctrl+alt+shift+j", "notifications.hideList"),
+    ("ctrl+alt+shift+s", "workbench.action.files.saveAll"),
 ]
 Path(user, "settings.json").write_text(json.dumps(settings, indent=2))
 Path(user, "keybindings.json").write_text(json.dumps([{"key": k, "command": c} for k, c in keys], indent=2))
@@ -166,6 +167,16 @@ accepted = sum(1 for _, outcome in rows if outcome == "accepted")
 result["ledger"] = {"calls": len(rows), "accepted": accepted}
 if not accepted:
     problems.append("the ledger has no accepted completion: flashpro.accept did not reach the server")
+# The task the drive ran ("Implement this"): applied from the Refactor Preview, every call counted.
+db = sqlite3.connect(out / "ledger.sqlite3") if (out / "ledger.sqlite3").exists() else None
+tasks = db.execute("SELECT id, status, applied, nodes_total, nodes_passed FROM tasks").fetchall() if db else []
+task_calls = db.execute("SELECT role, node_id FROM calls WHERE task_id IS NOT NULL ORDER BY id").fetchall() if db else []
+result["ledger"]["tasks"] = [dict(zip(("id", "status", "applied", "nodes_total", "nodes_passed"), row)) for row in tasks]
+result["ledger"]["task_calls"] = [list(row) for row in task_calls]
+if [row[1:] for row in tasks] != [("applied", 1, 2, 2)]:
+    problems.append(f"expected one task row, applied with 2/2 nodes; the ledger has {tasks}")
+elif sorted(node or "-" for _, node in task_calls) != ["-", "-", "n1", "n2"]:
+    problems.append(f"expected the task's plan, n1, n2 and acceptance calls in the ledger; it has {task_calls}")
 requests = json.loads((out / "fake-requests.json").read_text())["requests"] if (out / "fake-requests.json").exists() else []
 fim_ok = [r for r in requests if r["endpoint"] == "fim" and r["auth_valid"]]
 result["fake"] = {"requests": len(requests), "fim_with_valid_key": len(fim_ok)}
@@ -196,7 +207,7 @@ if server == "bundled":
         problems.append(f"expected one environment build and at least two starts from it, saw {builds} and {starts}")
 result["checks"] = problems or "ok"
 result_path.write_text(json.dumps(result, indent=2))
-print(f"ledger: {len(rows)} calls, {accepted} accepted; fake: {len(fim_ok)} FIM calls with the key; key in logs: {leaks or 'nowhere'}")
+print(f"ledger: {len(rows)} calls, {accepted} accepted, tasks {[row[1:] for row in tasks]}; fake: {len(fim_ok)} FIM calls with the key; key in logs: {leaks or 'nowhere'}")
 if "environment" in result:
     env = result["environment"]
     print(f"private environment: {env['record'].get('dir')} ({env['record'].get('wheel')}, Python {env['record'].get('pythonVersion')}); built {env['builds']}x, server started from it {env['starts']}x")

@@ -4,7 +4,8 @@
  * environment that environment.ts builds on first start, with a progress notification), the
  * document selector, `initializationOptions` (settings plus the API key from the secret store)
  * and the middleware: the key in `workspace/configuration` answers, the quick-edit
- * instruction, designs opened in the Markdown preview, the spend lens opening the report.
+ * instruction, designs opened in the Markdown preview, the spend lens opening the report, a
+ * hint with a task's change (ticking it in the Refactor Preview).
  *
  * The server's messages about the API key become the key prompt (keyPrompt.ts), which goes
  * away once the key is fixed. Failures to start (no Python, pip failing, a server that exits
@@ -19,6 +20,7 @@ import * as path from 'node:path';
 
 import * as vscode from 'vscode';
 import {
+  CancellationToken,
   CloseAction,
   type CloseHandlerResult,
   ErrorAction,
@@ -36,6 +38,7 @@ import {
 
 import { CLIENT_ID, SECRET_API_KEY, SECTION, STATUS_NOTIFICATION, ServerCommand, Setting } from './constants';
 import { SetupError, ensureEnvironment, pythonCandidates } from './environment';
+import { previewHint } from './implement';
 import { KeyPrompt } from './keyPrompt';
 import { keepsStopping, lensCommand, opensAsPreview, startFailure } from './messages';
 import { askInstruction, lazyProgress, showKeyPrompt, showServerMessage } from './notifications';
@@ -369,6 +372,14 @@ export class ServerConnection implements vscode.Disposable {
       },
       middleware: {
         workspace: {
+          // A task's change opens the Refactor Preview, where VS Code leaves it unticked: say so.
+          handleApplyEdit: (params, next) => {
+            const hint = previewHint(params.edit);
+            if (hint !== undefined) {
+              void vscode.window.showInformationMessage(hint);
+            }
+            return next(params, CancellationToken.None); // the client's own handler takes no token
+          },
           configuration: async (params, token, next) => {
             const result = await next(params, token);
             if (result instanceof ResponseError || !Array.isArray(result)) {

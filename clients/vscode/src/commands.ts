@@ -1,13 +1,14 @@
 /**
  * The extension's commands. Those that act on code call the server's `workspace/executeCommand`
- * commands (`flashpro.review`, `flashpro.design`, `flashpro.quickEdit`, `flashpro.clearReview`,
- * `flashpro.report`); the rest manage the key, the server and settings.
+ * commands (`flashpro.review`, `flashpro.design`, `flashpro.implement`, `flashpro.quickEdit`,
+ * `flashpro.clearReview`, `flashpro.report`); the rest manage the key, the server and settings.
  */
 
 import * as vscode from 'vscode';
 
 import type { ServerConnection } from './client';
 import { Command, SECRET_API_KEY, ServerCommand, Setting } from './constants';
+import { implementArgument } from './implement';
 import { askInstruction } from './notifications';
 import { ReportPanel, type ReportRequest } from './reportPanel';
 
@@ -147,6 +148,17 @@ export function registerCommands(
       uri: editor.document.uri.toString(),
       range: lspRange(editor.selection), // empty: the server takes the paragraph at the cursor
     });
+  });
+
+  register(Command.implementSelection, async () => {
+    const editor = activeEditor();
+    if (editor === undefined) {
+      return;
+    }
+    // The change comes back as one workspace edit that VS Code shows in its Refactor Preview.
+    const { document, selection } = editor;
+    const argument = implementArgument(document.uri.toString(), document.uri.fsPath, selection.start, selection.end);
+    await runAction(connection, ServerCommand.implement, argument);
   });
 
   register(Command.clearReviews, async () => {

@@ -4,8 +4,9 @@
  * - a message about the API key (none configured, or rejected) is not a plain notification —
  *   VS Code cannot take one of those back once the key is set — but the key prompt
  *   (keyPrompt.ts), whose text `keyPromptText` writes;
- * - a design or explanation the server opens (`window/showDocument` of
- *   `.flashpro/designs/*.md` or `.flashpro/notes/*.md`) opens in the Markdown preview;
+ * - a design, explanation or task review the server opens (`window/showDocument` of
+ *   `.flashpro/designs/*.md`, `.flashpro/notes/*.md` or `.flashpro/tasks/*.md`) opens in the
+ *   Markdown preview;
  * - the spend lens's server command (`flashpro.report`) becomes the extension's report panel;
  * - a server that fails to start is described with its command line, exit code and last
  *   stderr line (`startFailure`).
@@ -36,9 +37,9 @@ export function keyPromptText(problem: KeyProblem, message: string): string {
   return `${what}: calls are paused until the key changes. ${link}`;
 }
 
-/** Does `uri` name a design or explanation the server wrote (to open as a Markdown preview)? */
+/** Does `uri` name a design, explanation or task review the server wrote (to open as a Markdown preview)? */
 export function opensAsPreview(uri: string): boolean {
-  return /^file:\/\/.*\/\.flashpro\/(designs|notes)\/[^/]+\.md$/i.test(uri);
+  return /^file:\/\/.*\/\.flashpro\/(designs|notes|tasks)\/[^/]+\.md$/i.test(uri);
 }
 
 /** The VS Code command a code lens's server command stands for. */

@@ -27,9 +27,10 @@ describe('key messages', () => {
 });
 
 describe('documents and lenses', () => {
-  it('opens designs and explanations as Markdown previews', () => {
+  it('opens designs, explanations and task reviews as Markdown previews', () => {
     assert.equal(opensAsPreview('file:///home/me/project/.flashpro/designs/20260501-101010-main.py.md'), true);
     assert.equal(opensAsPreview('file:///c%3A/work/.flashpro/notes/20260501-main.py.md'), true);
+    assert.equal(opensAsPreview('file:///home/me/project/.flashpro/tasks/3f9c2a7b1d04.md'), true);
     assert.equal(opensAsPreview('file:///home/me/project/.flashpro/designs/20260501-main.py.json'), false);
     assert.equal(opensAsPreview('file:///home/me/project/docs/design.md'), false);
     assert.equal(opensAsPreview('file:///home/me/project/tests/test_main.py'), false);
