@@ -28,7 +28,7 @@ def test_the_keys_make_valid_plans_and_edits_the_server_accepts(tmp_path: Path) 
         fixture.copy_into(tmp_path)
         for weak in (False, True):
             plan = Plan.model_validate(fixture.plan(weak=weak))
-            assert plan_problems(plan, tmp_path, [], max_nodes=12, max_files=20) == [], fixture.name
+            assert plan_problems(plan, tmp_path, lambda uri: False, max_nodes=12, max_files=20) == [], fixture.name
         full, weak_plan = fixture.plan(), fixture.plan(weak=True)
         assert weak_plan != full, f"{fixture.name}: the gap changes the plan"
         for path, new in {**fixture.solution, **fixture.buggy}.items():

@@ -196,7 +196,11 @@ async def _deliver(
             return {**base, "status": "discarded", "message": "flashpro: the task's change was discarded"}
     edit = _workspace_edit(ls, result, placed, annotated)
     answer = await ls.workspace_apply_edit_async(
-        types.ApplyWorkspaceEditParams(edit=edit, label=f"flashpro: {result.plan.goal}"[:120])
+        types.ApplyWorkspaceEditParams(
+            edit=edit,
+            label=f"flashpro: {result.plan.goal}"[:120],
+            metadata=types.WorkspaceEditMetadata(is_refactoring=True),  # VS Code saves what it changed
+        )
     )
     applied = bool(answer.applied)
     service.finished(started.task_id, "applied" if applied else "not_applied", applied, changes)
