@@ -184,3 +184,20 @@ def test_neovim_runs_quick_edit_review_and_inline_completion(fake_deepseek: Fake
 
     # The server left promptly when Neovim stopped it.
     assert seen["stopped"] is True and seen["exit"]["code"] == 0
+
+
+def test_the_accept_mapping_inserts_only_what_was_not_typed(tmp_path: Path) -> None:
+    """The README's <Tab> accept (Neovim 0.12's `on_accept`), given items shaped as Neovim
+    versions shape them, never doubles what was typed after the suggestion was asked for."""
+    out = tmp_path / "accept.json"
+    accept = HERE / "neovim" / "accept.lua"
+    command = [str(nvim_binary()), "--headless", "--clean", "-u", str(INIT), "-l", str(accept), str(out)]
+    done = subprocess.run(command, env=clean_env(), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(out.read_text())
+    for shape in ("vim.Range", "Range4", "lsp range", "nothing typed"):
+        assert seen[shape]["lines"][1] == "    return a + b", shape
+        assert seen[shape]["cursor"] == [2, 16], shape
+    assert seen["typed past it"]["lines"][1] == "    rx"  # no longer fits: nothing inserted
+    assert seen["multi-line"]["lines"][1:] == ["    return (", "        a + b", "    )"]
+    assert seen["multi-line"]["cursor"] == [4, 5]

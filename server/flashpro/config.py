@@ -333,13 +333,13 @@ class Settings(_Section):
         pattern=r"^https?://",
         description="DeepSeek API base URL; the FIM (beta) URL is derived from it.",
     )
-    models: ModelSettings = Field(default_factory=ModelSettings)  # type: ignore[arg-type]
-    completion: CompletionSettings = Field(default_factory=CompletionSettings)  # type: ignore[arg-type]
-    diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)  # type: ignore[arg-type]
-    budget: BudgetSettings = Field(default_factory=BudgetSettings)  # type: ignore[arg-type]
-    actions: ActionSettings = Field(default_factory=ActionSettings)  # type: ignore[arg-type]
-    tasks: TaskSettings = Field(default_factory=TaskSettings)  # type: ignore[arg-type]
-    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)  # type: ignore[arg-type]
+    models: ModelSettings = Field(default_factory=ModelSettings)
+    completion: CompletionSettings = Field(default_factory=CompletionSettings)
+    diagnostics: DiagnosticsSettings = Field(default_factory=DiagnosticsSettings)
+    budget: BudgetSettings = Field(default_factory=BudgetSettings)
+    actions: ActionSettings = Field(default_factory=ActionSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     request_timeout: float = Field(
         120.0,
         gt=0,

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from flashpro.actions.context import SCAN_LINES, LineSpan, enclosing_scope
 

@@ -237,9 +237,9 @@ def build_context(label: str, view: FileView, span: LineSpan, budget_tokens: int
     )
     remaining = budget_tokens - used - count(f"Excerpt (lines {len(lines)}-{len(lines)}):\n")
     for candidate in (aligned, scope, span):
-        cost = view.tokens_within(candidate.start, candidate.end, remaining)
-        if cost is not None:
-            low, high = _grow(view, candidate.start, candidate.end, remaining - cost)
+        within = view.tokens_within(candidate.start, candidate.end, remaining)
+        if within is not None:
+            low, high = _grow(view, candidate.start, candidate.end, remaining - within)
             break
     else:
         low, high = _shrink(view, span, remaining)

@@ -151,7 +151,7 @@ class ReviewStore:
         kept: list[ReviewFinding] = []
         for finding in findings:
             moved = finding
-            for first, last, delta in line_deltas:
+            for _first, last, delta in line_deltas:
                 if moved.start.line > last and delta:
                     moved = replace(
                         moved,

@@ -116,9 +116,8 @@ async def ask_structured(
             messages = [*messages, {"role": "user", "content": retry_message(error)}]
         info, request = call(attempt, messages)
         answer: list[Any] = []
-        sent = messages
 
-        def on_end(info: CallInfo) -> None:
+        def on_end(info: CallInfo, answer: list[Any] = answer, sent: Messages = messages) -> None:
             trace = info.trace
             if info.status == "ok":
                 try:

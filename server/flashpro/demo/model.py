@@ -176,8 +176,9 @@ class OfflineModel:
             tokens += encode(text)
         prompt_tokens = len(tokens) + _CHAT_TEMPLATE
         hit = min(self.cache.lookup_and_store(tokens), prompt_tokens)
-        user = next((t for m, t in zip(reversed(messages), reversed(texts)) if m.get("role") == "user"), "")
-        first_user = next((t for m, t in zip(messages, texts) if m.get("role") == "user"), user)
+        pairs = list(zip(messages, texts, strict=True))
+        user = next((t for m, t in reversed(pairs) if m.get("role") == "user"), "")
+        first_user = next((t for m, t in pairs if m.get("role") == "user"), user)
         found = answer_action(first_user)
         if found is not None:
             text = found[1]

@@ -36,7 +36,7 @@ def _supports_resolve(ls: FlashproLanguageServer) -> bool:
     text = ls.client_capabilities.text_document
     action = text.code_action if text is not None else None
     resolve = action.resolve_support if action is not None else None
-    return bool(resolve and "command" in resolve.properties and action.data_support)
+    return bool(action and resolve and "command" in resolve.properties and action.data_support)
 
 
 def _span_of(rng: Any) -> tuple[LineSpan | None, bool]:
@@ -92,7 +92,7 @@ def _action_list(ls: FlashproLanguageServer, params: types.CodeActionParams) -> 
     doc = ls.core.documents.get(uri)
     if doc is None:
         return []
-    actions = _quick_fixes(ls, doc, params.context.diagnostics or [])
+    actions = _quick_fixes(ls, doc, list(params.context.diagnostics or []))
     if doc.private:
         return actions
     span, empty = _span_of(params.range)
@@ -230,6 +230,7 @@ async def run_action(ls: FlashproLanguageServer, action: str, args: dict[str, An
     if ls.core.documents.get(uri) is None:
         raise JsonRpcInvalidParams(f"{ACTIONS[action].command}: {uri} is not open: open the file in the editor first")
     lines = args.get("lines")
+    span: LineSpan | None
     if lines is not None:
         span, empty = LineSpan(min(lines), max(lines)), bool(args.get("empty", False))
     else:

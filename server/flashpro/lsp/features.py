@@ -8,7 +8,7 @@ from typing import Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams
 
-from flashpro.documents import TextChange, uri_to_path
+from flashpro.documents import Encoding, TextChange, uri_to_path
 from flashpro.ledger.report import parse_since
 from flashpro.lsp.server import FlashproLanguageServer
 from flashpro.lsp.spend import REPORT_COMMAND
@@ -29,7 +29,7 @@ ACCEPT_COMMAND = "flashpro.accept"
 DID_SHOW = "textDocument/didShowCompletion"
 DID_PARTIALLY_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 
-_ENCODINGS = {
+_ENCODINGS: dict[str, Encoding] = {
     types.PositionEncodingKind.Utf8: "utf-8",
     types.PositionEncodingKind.Utf16: "utf-16",
     types.PositionEncodingKind.Utf32: "utf-32",
@@ -81,8 +81,8 @@ def register(server: FlashproLanguageServer) -> None:
 
     @server.feature(types.INITIALIZE)
     def initialize(ls: FlashproLanguageServer, params: types.InitializeParams) -> None:
-        encoding = _ENCODINGS.get(ls.workspace.position_encoding, "utf-16")  # type: ignore[arg-type]
-        ls.core.set_encoding(encoding)  # type: ignore[arg-type]
+        encoding = _ENCODINGS.get(ls.workspace.position_encoding or "utf-16", "utf-16")  # a str enum
+        ls.core.set_encoding(encoding)
         ls.core.configure(init_options=params.initialization_options or {})
         ls.core.set_workspace(_workspace_path(params))
 

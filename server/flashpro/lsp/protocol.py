@@ -205,7 +205,7 @@ class FlashproProtocol(LanguageServerProtocol):
 
     def _receive_response(self, data: dict[str, Any]) -> None:
         """An answer from the client to one of our requests."""
-        msg_id = data.get("id")
+        msg_id: str | int = data.get("id")  # type: ignore[assignment]  # checked just below
         if not _is_id(msg_id) or data.get("jsonrpc") != "2.0":
             logger.warning("flashpro: dropped a message with neither a method nor a valid id")
             return
@@ -367,7 +367,7 @@ class FlashproProtocol(LanguageServerProtocol):
 
     # -- lifecycle and document sync -------------------------------------------------------
     @lsp_method(types.EXIT)
-    def lsp_exit(self, *args: Any) -> None:
+    def lsp_exit(self, *args: Any) -> None:  # type: ignore[override]  # pygls' is a generator; ours ends the loop
         """Record the exit status (0 after shutdown, else 1); the read loop stops on it."""
         self.exit_code = 0 if self._shutdown else 1
 

@@ -94,7 +94,7 @@ class FlashproLanguageServer(LanguageServer):
                 if finished.is_set() or self.protocol.writer is not None:
                     writer.close()  # one client per server, as with stdio
                     return
-                self.protocol.set_writer(writer)  # type: ignore[arg-type]
+                self.protocol.set_writer(writer)
                 try:
                     await self.serve(partial(reader.read, CHUNK_BYTES))
                 finally:

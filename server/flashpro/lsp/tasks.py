@@ -44,6 +44,7 @@ def task_actions(
     if service.root is None:
         return []
     suffix = service.title_suffix()
+    args: dict[str, Any]
     if service.is_design(uri):
         title, args = f"Implement this design ({suffix})", {"design": uri_to_path(uri)}
     else:
@@ -112,6 +113,7 @@ def _start(ls: FlashproLanguageServer, args: dict[str, Any]) -> Started | dict[s
             raise JsonRpcInvalidParams(f"{IMPLEMENT_COMMAND}: {uri} is not open: open the file in the editor first")
         if doc.private:
             return _error(ls, f"flashpro: {core.workspace.label(uri)} is excluded from the API; nothing was sent")
+        assert isinstance(lines, list)
         last = doc.buffer.line_count - 1
         first, end = (max(0, min(min(lines), last)), max(0, min(max(lines), last)))
         return core.tasks.start(doc, None, (first, end))

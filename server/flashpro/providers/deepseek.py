@@ -17,7 +17,6 @@ The real API and the fake test server differ only in the base URL.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging

@@ -24,7 +24,7 @@ import contextlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from types import TracebackType
 from typing import Any
 
@@ -89,7 +89,7 @@ class Events:
         self._body = body
         self.done = False
 
-    async def chunks(self) -> AsyncIterator[Any]:
+    async def chunks(self) -> AsyncGenerator[Any, None]:
         """Each `data:` payload, parsed, until `data: [DONE]` or the end of the body."""
         decoder = SSEDecoder()
         async for raw in self._body:
@@ -122,7 +122,7 @@ def _excerpt(text: str, limit: int = 40) -> str:
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string"}
 
 
-def _field(obj: dict[str, Any], name: str, kind: type) -> Any:
+def _field(obj: dict[str, Any], name: str, kind: Any) -> Any:
     """`obj[name]` if present and not null; Malformed when it has the wrong type."""
     value = obj.get(name)
     if value is not None and not isinstance(value, kind):

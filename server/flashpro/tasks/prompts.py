@@ -110,8 +110,8 @@ def node_messages(
     ]
     if extra:
         parts.append(f"\n{extra}\n")
-    for dep, text in handoffs.items():
-        parts.append(f"\nHandoff from {dep}: {text}\n")
+    for dep, handoff in handoffs.items():
+        parts.append(f"\nHandoff from {dep}: {handoff}\n")
     used = count(NODE_SYSTEM) + count(head) + sum(count(p) for p in parts) + 64
     scanner = shared_scanner()
     for path, text in files.items():
