@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from flashpro.lsp.client import plain
 from lsprotocol import types
 from lsprotocol.converters import get_converter
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -58,19 +59,6 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DEEPSEEK_", "FLASHPRO_"))}
     env.update(extra)
     return env
-
-
-def _plain(value: Any) -> Any:
-    """A decoded custom-notification payload (pygls objects / namedtuples) as plain dicts."""
-    if hasattr(value, "_asdict"):
-        value = value._asdict()
-    elif hasattr(value, "__dict__") and not isinstance(value, type):
-        value = vars(value)
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 class Session:
@@ -192,7 +180,7 @@ async def start_session(
 
         @client.feature("flashpro/status")
         def on_status(_client: LanguageClient, params: Any) -> None:
-            session.statuses.append(_plain(params))
+            session.statuses.append(plain(params))
 
         @client.feature(types.WORKSPACE_APPLY_EDIT)
         def on_apply_edit(_client: LanguageClient, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:

@@ -52,6 +52,21 @@ class Usage:
             reasoning_tokens=reasoning,
         )
 
+    def to_api(self, *, reasoning: bool = False) -> dict[str, Any]:
+        """DeepSeek's `usage` object for these counts (`completion_tokens_details` only when the
+        call thought): what the API sends, for the offline model and the test fake."""
+        usage: dict[str, Any] = {
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "total_tokens": self.prompt_tokens + self.completion_tokens,
+            "prompt_cache_hit_tokens": self.cache_hit_tokens,
+            "prompt_cache_miss_tokens": self.cache_miss_tokens,
+            "prompt_tokens_details": {"cached_tokens": self.cache_hit_tokens},
+        }
+        if reasoning:
+            usage["completion_tokens_details"] = {"reasoning_tokens": self.reasoning_tokens}
+        return usage
+
     @property
     def cache_hit_ratio(self) -> float | None:
         """Share of prompt tokens served from the prompt cache, or None with no prompt."""

@@ -13,6 +13,8 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from flashpro.usage import Usage
+
 __all__ = [
     "DONE",
     "chat_body",
@@ -71,17 +73,8 @@ def usage_body(
     *, prompt: int, hit: int, completion: int, reasoning: int | None = None
 ) -> dict[str, Any]:
     """DeepSeek's `usage`: hit + miss = prompt; cached_tokens = hit; reasoning when thinking."""
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_cache_hit_tokens": hit,
-        "prompt_cache_miss_tokens": prompt - hit,
-        "prompt_tokens_details": {"cached_tokens": hit},
-    }
-    if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
-    return usage
+    counts = Usage(prompt, completion, hit, prompt - hit, reasoning or 0)
+    return counts.to_api(reasoning=reasoning is not None)
 
 
 def _envelope(rid: str, model: str, created: int, obj: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import Any
 from flashpro.demo.answers import answer_action
 from flashpro.demo.cache import PrefixCache
 from flashpro.tokens import count, encode
+from flashpro.usage import Usage
 
 __all__ = ["DEFAULT_MODELS", "OfflineModel", "Reply"]
 
@@ -50,18 +51,8 @@ class Reply:
 
 def _usage(prompt: int, hit: int, text: str, reasoning: str | None) -> dict[str, Any]:
     thought = count(reasoning) if reasoning else 0
-    completion = count(text) + thought
-    usage: dict[str, Any] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-        "prompt_cache_hit_tokens": hit,
-        "prompt_cache_miss_tokens": prompt - hit,
-        "prompt_tokens_details": {"cached_tokens": hit},
-    }
-    if reasoning is not None:
-        usage["completion_tokens_details"] = {"reasoning_tokens": thought}
-    return usage
+    counts = Usage(prompt, count(text) + thought, hit, prompt - hit, thought)
+    return counts.to_api(reasoning=reasoning is not None)
 
 
 def _cut(text: str, stop: Sequence[str], max_tokens: int) -> tuple[str, str]:

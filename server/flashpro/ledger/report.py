@@ -274,15 +274,7 @@ def render_sent(file: str, calls: list[SentCall], console: Console) -> None:
     if not calls:
         console.print(f"No recorded call sent any part of {file}.")
         return
-    table = Table(
-        title=f"Calls that sent {file} ({_count(len(calls), 'call')})",
-        title_justify="left",
-        title_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    table = _new_table(f"Calls that sent {file} ({_count(len(calls), 'call')})")
     for column in ("time (UTC)", "kind", "role", "model", "status", "lines"):
         table.add_column(column, overflow="fold", no_wrap=column != "lines")
     for call in calls:

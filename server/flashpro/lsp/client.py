@@ -26,13 +26,13 @@ from pygls.lsp.client import LanguageClient
 
 from flashpro import __version__
 
-__all__ = ["EditorClient", "Handlers", "Suggestion"]
+__all__ = ["EditorClient", "Handlers", "Suggestion", "plain"]
 
 _PARTIAL_ACCEPT = "textDocument/didPartiallyAcceptCompletion"
 _STATUS = "flashpro/status"
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A decoded payload (pygls objects, attrs classes, namedtuples) as plain dicts and lists."""
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
@@ -43,9 +43,9 @@ def _plain(value: Any) -> Any:
     elif hasattr(value, "__dict__") and not isinstance(value, type):
         value = vars(value)
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 
@@ -237,7 +237,7 @@ class EditorClient:
         result = await self._client.workspace_execute_command_async(
             types.ExecuteCommandParams(command=command, arguments=list(arguments))
         )
-        return _plain(result)
+        return plain(result)
 
     # -- what the server sends -------------------------------------------------------------
     def _register(self) -> None:
@@ -246,12 +246,12 @@ class EditorClient:
         @client.feature(_STATUS)
         def on_status(_ls: LanguageClient, params: Any) -> None:
             if handlers.status is not None:
-                handlers.status(_plain(params))
+                handlers.status(plain(params))
 
         @client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
         def on_diagnostics(_ls: LanguageClient, params: types.PublishDiagnosticsParams) -> None:
             if handlers.diagnostics is not None:
-                handlers.diagnostics(params.uri, [_plain(d) for d in params.diagnostics])
+                handlers.diagnostics(params.uri, [plain(d) for d in params.diagnostics])
 
         @client.feature(types.WINDOW_SHOW_MESSAGE)
         def on_message(_ls: LanguageClient, params: types.ShowMessageParams) -> None:
@@ -269,7 +269,7 @@ class EditorClient:
         @client.feature(types.PROGRESS)
         def on_progress(_ls: LanguageClient, params: types.ProgressParams) -> None:
             if handlers.progress is not None:
-                value = _plain(params.value)
+                value = plain(params.value)
                 handlers.progress(value if isinstance(value, dict) else {"message": str(value)})
 
         @client.feature(types.WINDOW_SHOW_DOCUMENT)

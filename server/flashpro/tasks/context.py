@@ -154,6 +154,13 @@ class TaskContext:
             raw.append(pending[-1].trace.text)
         return answer
 
+    async def ask_planner(self, messages: list[dict[str, str]], schema: type[Any], kind: str) -> Any:
+        """A planning or acceptance call, routed and budgeted as `flashpro.actions.implement` says."""
+        route = self.route
+        return await self.ask_json(
+            messages, schema, role=route.model, thinking=route.thinking, max_tokens=route.max_output_tokens, kind=kind
+        )
+
     def _spend(self, info: CallInfo) -> None:
         usage = info.trace.usage
         model = info.trace.model_reported or info.model

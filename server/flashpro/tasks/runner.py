@@ -167,12 +167,8 @@ class TaskRunner:
             request, workspace_files(context.root), tasks.checks, tasks.run_tests, (tasks.max_nodes, tasks.max_files)
         )
         messages = [{"role": "system", "content": PLAN_SYSTEM}, {"role": "user", "content": message}]
-        route = context.route
         try:
-            plan: Plan = await context.ask_json(
-                messages, Plan, role=route.model, thinking=route.thinking,
-                max_tokens=route.max_output_tokens, kind="plan",
-            )  # fmt: skip
+            plan: Plan = await context.ask_planner(messages, Plan, "plan")
         except Unusable as error:
             raise TaskStopped(f"flashpro: the planner's answer was unusable twice ({error}); nothing ran", "failed") from error
         except ProviderError as error:
@@ -238,12 +234,8 @@ class TaskRunner:
             {"role": "user", "content": acceptance_message(self.result.plan, unified_diff(changes), report)},
         ]
         context.progress("acceptance review")
-        route = context.route
         try:
-            verdict: Verdict = await context.ask_json(
-                messages, Verdict, role=route.model, thinking=route.thinking,
-                max_tokens=route.max_output_tokens, kind="accept",
-            )  # fmt: skip
+            verdict: Verdict = await context.ask_planner(messages, Verdict, "accept")
         except (Unusable, ProviderError) as error:
             raise TaskStopped(f"flashpro: the acceptance review failed ({error}); nothing was applied", "failed") from error
         context.counters.findings += len(verdict.findings)
