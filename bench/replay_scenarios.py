@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.replay_names import known_names, mangle, needed_names, visible_names
+
 __all__ = [
     "DEFAULT_FILES",
     "LARGE_FILES",
@@ -298,14 +300,23 @@ class FakeModel:
     the cursor for each possible position in a scenario's block. Right or wrong, and how many
     lines, depend only on (seed, scenario, cursor position): every strategy gets the same
     answer at the same place.
+
+    `grounded` (see `replay_names`): a true continuation that needs a project name the request
+    (prompt + suffix) does not contain gets that name wrong. Every located answer is checked,
+    so `unseen_answers` counts the answers whose true continuation needed a name the request
+    did not show, right or wrong branch; `unseen_names` counts the names.
     """
 
-    def __init__(self, scenarios: list[Scenario], seed: int, p_right: float = 0.6):
+    def __init__(self, scenarios: list[Scenario], seed: int, p_right: float = 0.6, grounded: bool = True):
         self.scenarios = scenarios
         self.seed = seed
         self.p_right = p_right
+        self.grounded = grounded
         self.calls = 0
         self.unmatched = 0
+        self.answers = 0  # located answers
+        self.unseen_answers = 0  # answers whose true continuation needed an unseen name
+        self.unseen_names: dict[str, int] = {}
         self._wrong_lines = {
             sc.name: [
                 line.strip()
@@ -314,6 +325,10 @@ class FakeModel:
             ]
             for sc in scenarios
         }
+        self._known = {
+            sc.name: known_names(sc.original, sc.name.rsplit(":", 1)[-1].removesuffix(".py"))
+            for sc in scenarios
+        } if grounded else {}
 
     def locate(self, prompt: str) -> tuple[Scenario, int] | None:
         """(scenario, typed characters) whose text before the cursor ends the prompt."""
@@ -330,29 +345,54 @@ class FakeModel:
                 i = sc.original.find(tail, i + 1, sc.end)
         return None
 
+    @staticmethod
+    def _truth(remaining: str, extra: int) -> str:
+        """The true continuation: the rest of the line and `extra` more lines."""
+        cut = remaining.find("\n", 1 if remaining.startswith("\n") else 0)
+        while cut >= 0 and extra > 0:
+            cut = remaining.find("\n", cut + 1)
+            extra -= 1
+        return remaining if cut < 0 else remaining[:cut]
+
     def answer(self, sc: Scenario, k: int) -> str:
+        """The ungrounded answer at `k` (the true continuation or a wrong line)."""
+        return self._answer(sc, k)[0]
+
+    def _answer(self, sc: Scenario, k: int) -> tuple[str, str, bool]:
+        """(answer, true continuation, whether the answer is the true continuation)."""
         rng = random.Random(f"{self.seed}|{sc.name}|answer|{k}")
-        block = sc.block
-        remaining = block[k:]
+        remaining = sc.block[k:]
         if rng.random() < self.p_right:
-            extra = rng.choice((0, 0, 1, 1, 2, 3))
-            cut = remaining.find("\n", 1 if remaining.startswith("\n") else 0)
-            while cut >= 0 and extra > 0:
-                nxt = remaining.find("\n", cut + 1)
-                cut = nxt
-                extra -= 1
-            return remaining if cut < 0 else remaining[:cut]
+            truth = self._truth(remaining, rng.choice((0, 0, 1, 1, 2, 3)))
+            return truth, truth, True
+        truth = self._truth(remaining, random.Random(f"{self.seed}|{sc.name}|truth|{k}").choice((0, 0, 1, 1, 2, 3)))
         lines = self._wrong_lines[sc.name]
         for _ in range(20):
             wrong = rng.choice(lines)
             if not remaining.startswith(wrong) and wrong != remaining.split("\n", 1)[0].strip():
-                return wrong
-        return "pass  # ?"
+                return wrong, truth, False
+        return "pass  # ?", truth, False
 
     def __call__(self, body: dict[str, Any]) -> str:
         self.calls += 1
-        found = self.locate(str(body.get("prompt") or ""))
+        prompt = str(body.get("prompt") or "")
+        found = self.locate(prompt)
         if found is None:
             self.unmatched += 1
             return "pass\n"
-        return self.answer(*found)
+        sc, k = found
+        self.answers += 1
+        answer, truth, right = self._answer(sc, k)
+        if not self.grounded:
+            return answer
+        line_start = sc.before(k).rsplit("\n", 1)[-1]
+        needed = needed_names(line_start, truth, self._known[sc.name])
+        if not needed:
+            return answer
+        seen = visible_names(prompt, str(body.get("suffix") or ""))
+        unseen = [name for name in needed if name not in seen]
+        if unseen:
+            self.unseen_answers += 1
+            for name in unseen:
+                self.unseen_names[name] = self.unseen_names.get(name, 0) + 1
+        return mangle(answer, line_start, unseen) if right else answer

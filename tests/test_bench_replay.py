@@ -19,13 +19,27 @@ def test_accept_rule() -> None:
 
 def test_fake_model_finds_the_cursor_and_is_deterministic() -> None:
     (sc,) = default_scenarios(1, seed=3, max_chars=250)
-    model = FakeModel([sc], seed=3, p_right=1.0)
+    model = FakeModel([sc], seed=3, p_right=1.0, grounded=False)
     for k in (0, 7, len(sc.block) // 2):
         assert model.locate("<some header>\n" + sc.before(k)) == (sc, k)
         answer = model({"prompt": sc.before(k), "suffix": sc.after})
         assert answer and sc.block[k:].startswith(answer)
-    wrong = FakeModel([sc], seed=3, p_right=0.0)({"prompt": sc.before(5), "suffix": sc.after})
+    wrong = FakeModel([sc], seed=3, p_right=0.0, grounded=False)({"prompt": sc.before(5), "suffix": sc.after})
     assert not sc.block[5:].startswith(wrong)
+
+
+def test_grounded_fake_model_gets_unseen_names_wrong() -> None:
+    (sc,) = default_scenarios(1, seed=3, max_chars=250)
+    model = FakeModel([sc], seed=3, p_right=1.0)
+    k = 0
+    # The whole block in the suffix: every name it needs is visible, the answer is the truth.
+    answer = model({"prompt": sc.before(k), "suffix": sc.block + sc.after})
+    assert sc.block.startswith(answer) and model.unseen_answers == 0
+    # Only the cursor line: the project names the answer needs are nowhere in the request.
+    line_start = sc.before(k).rsplit("\n", 1)[-1]
+    blind = model({"prompt": "\n" + line_start, "suffix": ""})
+    assert model.unseen_answers == 1 and model.unseen_names
+    assert not sc.block.startswith(blind) and blind.replace("_", "") == answer.replace("_", "")
 
 
 async def test_replay_runs_and_its_figures_add_up() -> None:
@@ -54,7 +68,7 @@ async def test_replay_runs_and_its_figures_add_up() -> None:
     flashpro = report["strategies"]["flashpro"]
     assert flashpro["lsp_requests"] >= flashpro["keystrokes"] + flashpro["accept_actions"]
     assert "error" not in flashpro["ledger"] and flashpro["ledger"]["calls"] > 0
-    assert [t["status"] in ("PASS", "FAIL", "N/A") for t in report["targets"]] == [True] * 4
+    assert [t["status"] in ("PASS", "FAIL", "N/A") for t in report["targets"]] == [True] * 5
 
 
 async def test_overhead_bench_measures_real_calls() -> None:
