@@ -7,7 +7,8 @@ when the true continuation needs such a name, it gets that name wrong. The groun
 
 * the names an answer *needs*: identifiers in the code of the answer (string literals and
   comments left out; an identifier the user has started typing counts whole), minus the names
-  every model knows: Python keywords, builtins, attributes of builtin types (``append``,
+  the answer binds itself (assignment and ``for`` targets, ``as``, ``lambda`` and ``def``
+  parameters, walrus: a model invents those), minus the names every model knows: Python keywords, builtins, attributes of builtin types (``append``,
   ``startswith``...), standard-library module names and the public names of the
   standard-library modules the scenario's file imports (with their classes' attributes), and
   ``self`` / ``cls``. The scenario's own module is project code, never "known";
@@ -16,8 +17,8 @@ when the true continuation needs such a name, it gets that name wrong. The groun
 * an unseen name is written wrong: every occurrence gets a trailing ``_`` (never a prefix of
   the true text, so such an answer is never accepted beyond what precedes the wrong name).
 
-Names first bound inside the part of the block not typed yet (fresh locals) count like any
-other: no strategy can show them, so they cost every strategy alike.
+So a fresh local the answer introduces (``[c for c in chunks]``) is not needed, while one bound
+earlier in the block is visible once typed.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import re
 import sys
 from functools import lru_cache
 
-__all__ = ["known_names", "mangle", "needed_names", "visible_names"]
+__all__ = ["bound_names", "known_names", "mangle", "needed_names", "visible_names"]
 
 _WORD = re.compile(r"[A-Za-z_]\w*")
 # A string literal (triple quotes first, prefixes allowed) or a comment.
@@ -94,6 +95,31 @@ def known_names(source: str, own_module: str, workspace: frozenset[str] = frozen
     return frozenset(names - project)
 
 
+_TARGETS = r"([A-Za-z_][\w \t,()*]*?)"
+_BINDINGS = (
+    re.compile(r"\bfor\s+" + _TARGETS + r"\s+in\b"),
+    re.compile(r"(?m)^[ \t]*([A-Za-z_][\w \t,*]*?)[ \t]*(?:[-+*/%&|^@]|//|>>|<<|\*\*)?=(?!=)"),
+    re.compile(r"\bas\s+([A-Za-z_]\w*)"),
+    re.compile(r"([A-Za-z_]\w*)\s*:="),
+    re.compile(r"\blambda\b([^:\n]*):"),
+    re.compile(r"\b(?:def|class)\s+([A-Za-z_]\w*)\s*\(?([^)\n]*)"),
+)
+
+
+def bound_names(code: str) -> set[str]:
+    """Names `code` binds itself (see the module docstring)."""
+    names: set[str] = set()
+    for pattern in _BINDINGS:
+        for match in pattern.finditer(code):
+            for group in match.groups():
+                if group:
+                    if pattern is _BINDINGS[-1] or pattern is _BINDINGS[-2]:  # parameter lists
+                        names.update(re.findall(r"(?<![=.\w])([A-Za-z_]\w*)(?=\s*(?:[,:=)]|$))", group))
+                    else:
+                        names.update(_WORD.findall(group))
+    return names
+
+
 def _code_spans(text: str) -> str:
     """`text` with string literals and comments blanked (same length, line breaks kept)."""
     return _NOT_CODE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
@@ -104,6 +130,7 @@ def needed_names(line_start: str, answer: str, known: frozenset[str]) -> list[st
     is the cursor line up to the cursor: it decides whether the answer starts inside a string
     and completes an identifier the user has started."""
     code = _code_spans(line_start + answer)
+    bound = bound_names(code)
     found: dict[str, None] = {}
     for match in _WORD.finditer(code):
         if match.end() <= len(line_start):
@@ -112,7 +139,7 @@ def needed_names(line_start: str, answer: str, known: frozenset[str]) -> list[st
         if start > 0 and code[start - 1].isdigit():
             continue  # 0x1f, 1e10
         name = match.group(0)
-        if name not in known:
+        if name not in known and name not in bound:
             found[name] = None
     return list(found)
 

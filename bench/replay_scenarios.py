@@ -380,7 +380,10 @@ class FakeModel:
         if found is None:
             self.unmatched += 1
             return "pass\n"
-        sc, k = found
+        return self.respond(*found, prompt, str(body.get("suffix") or ""))
+
+    def respond(self, sc: Scenario, k: int, prompt: str, suffix: str) -> str:
+        """The answer at block position `k` of `sc` to a request showing `prompt` and `suffix`."""
         self.answers += 1
         answer, truth, right = self._answer(sc, k)
         if not self.grounded:
@@ -389,7 +392,7 @@ class FakeModel:
         needed = needed_names(line_start, truth, self._known[sc.name])
         if not needed:
             return answer
-        seen = visible_names(prompt, str(body.get("suffix") or ""))
+        seen = visible_names(prompt, suffix)
         unseen = [name for name in needed if name not in seen]
         if unseen:
             self.unseen_answers += 1

@@ -31,15 +31,17 @@ def test_fake_model_finds_the_cursor_and_is_deterministic() -> None:
 def test_grounded_fake_model_gets_unseen_names_wrong() -> None:
     (sc,) = default_scenarios(1, seed=3, max_chars=250)
     model = FakeModel([sc], seed=3, p_right=1.0)
-    k = 0
-    # The whole block in the suffix: every name it needs is visible, the answer is the truth.
-    answer = model({"prompt": sc.before(k), "suffix": sc.block + sc.after})
-    assert sc.block.startswith(answer) and model.unseen_answers == 0
-    # Only the cursor line: the project names the answer needs are nowhere in the request.
-    line_start = sc.before(k).rsplit("\n", 1)[-1]
-    blind = model({"prompt": "\n" + line_start, "suffix": ""})
-    assert model.unseen_answers == 1 and model.unseen_names
-    assert not sc.block.startswith(blind) and blind.replace("_", "") == answer.replace("_", "")
+    wrong = 0
+    for k in range(0, len(sc.block), 5):
+        truth = model.answer(sc, k)
+        # Everything visible (the rest of the block too): the answer is the true continuation.
+        assert model.respond(sc, k, sc.before(k), sc.block[k:] + sc.after) == truth
+        # Only the text before the cursor on its line: project names the answer needs are unseen.
+        blind = model.respond(sc, k, sc.before(k).rsplit("\n", 1)[-1], "")
+        if blind != truth:
+            wrong += 1
+            assert not sc.block[k:].startswith(blind) and blind.replace("_", "") == truth.replace("_", "")
+    assert wrong > 0 and model.unseen_answers == wrong and model.unseen_names
 
 
 async def test_replay_runs_and_its_figures_add_up() -> None:
