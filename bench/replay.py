@@ -5,6 +5,7 @@ emulations of the peers' strategies, against the fake DeepSeek server; a compari
     python bench/replay.py --quick    # 1 short scenario (about 30 s; a smoke run, figures are thin)
     python bench/replay.py --seed 11  # another draw of blocks, answers and timing
     python bench/replay.py --ungrounded  # the fake model knows every name
+    python bench/replay.py --corpus large --scenarios 6  # large class-heavy modules
     python bench/replay.py --large    # one block in a 10,000-line file (server overhead target)
     python bench/replay.py --json out.json
 
@@ -56,6 +57,7 @@ from bench.replay_metrics import BILLING_RULE, Tally, figures, percentile  # noq
 from bench.replay_peers import PEERS  # noqa: E402
 from bench.replay_report import render, targets  # noqa: E402
 from bench.replay_scenarios import (  # noqa: E402
+    CORPORA,
     FakeModel,
     Scenario,
     Timing,
@@ -76,6 +78,7 @@ STRATEGIES = ("flashpro", *PEERS)
 class Config:
     seed: int = 7
     scenarios: int = 3
+    corpus: str = "small"  # which files blocks are cut from (replay_scenarios.CORPORA)
     large: bool = False
     max_chars: int = 600
     strategies: tuple[str, ...] = STRATEGIES
@@ -96,7 +99,7 @@ class Config:
 def make_scenarios(cfg: Config) -> list[Scenario]:
     if cfg.large:
         return [large_scenario(cfg.seed, max_chars=cfg.max_chars)]
-    return default_scenarios(cfg.scenarios, cfg.seed, max_chars=cfg.max_chars)
+    return default_scenarios(cfg.scenarios, cfg.seed, max_chars=cfg.max_chars, files=CORPORA[cfg.corpus])
 
 
 def make_fake(cfg: Config, scenarios: list[Scenario]) -> tuple[FakeDeepSeek, FakeModel]:
@@ -306,6 +309,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="one short scenario (about 30 s)")
     parser.add_argument("--large", action="store_true", help="one block in a 10,000-line file")
     parser.add_argument("--scenarios", type=int, help="number of scenarios (default 3; --quick 1)")
+    parser.add_argument(
+        "--corpus", choices=sorted(CORPORA), default="small",
+        help="small: six stdlib modules of 350-1,400 lines (default); large: class-heavy modules of 1,300-3,300 lines",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help=f"comma list of {', '.join(STRATEGIES)}")
     parser.add_argument("--serial", action="store_true", help="run every strategy alone (slower)")
@@ -343,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config(
         seed=args.seed,
         scenarios=args.scenarios or (1 if args.quick else 3),
+        corpus=args.corpus,
         large=args.large,
         max_chars=250 if args.quick else 600,
         probe=10 if args.quick else 30,

@@ -29,6 +29,7 @@ from typing import Any
 from bench.replay_names import known_names, mangle, needed_names, visible_names
 
 __all__ = [
+    "CORPORA",
     "DEFAULT_FILES",
     "LARGE_FILES",
     "FakeModel",
@@ -42,6 +43,13 @@ __all__ = [
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Real modules of >= 300 lines, in the order scenarios are taken from them.
 DEFAULT_FILES = ("textwrap.py", "shlex.py", "heapq.py", "fractions.py", "calendar.py", "statistics.py")
+# Large, class-heavy modules (1,300-3,300 lines): the names a block needs are often defined far
+# from it (other methods' attributes, module constants, helpers below). `--corpus large`.
+LARGE_MODULES = (
+    "argparse.py", "configparser.py", "difflib.py", "inspect.py", "logging/__init__.py", "tarfile.py",
+    "pathlib.py", "enum.py", "threading.py", "subprocess.py", "dataclasses.py", "ast.py",
+)
+CORPORA = {"small": DEFAULT_FILES, "large": LARGE_MODULES}
 # Concatenated (in this order, cut at 10,000 lines) for --large.
 LARGE_FILES = (
     "argparse.py", "difflib.py", "statistics.py", "configparser.py", "dataclasses.py",
@@ -221,11 +229,18 @@ def _pick_block(
 
 
 def default_scenarios(
-    count: int, seed: int, *, min_lines: int = 5, max_lines: int = 25, max_chars: int = 600
+    count: int,
+    seed: int,
+    *,
+    min_lines: int = 5,
+    max_lines: int = 25,
+    max_chars: int = 600,
+    files: tuple[str, ...] = DEFAULT_FILES,
 ) -> list[Scenario]:
-    """`count` scenarios, one per file of DEFAULT_FILES (files with no fitting body are skipped)."""
+    """`count` scenarios, one per file of `files` in order (files with no fitting body are
+    skipped)."""
     out: list[Scenario] = []
-    for name in DEFAULT_FILES:
+    for name in files:
         if len(out) >= count:
             break
         path = STDLIB / name
@@ -293,6 +308,11 @@ def large_scenario(
 # -- the fake model -----------------------------------------------------------------------------
 
 
+def _module_name(name: str) -> str:
+    """The module a scenario's file is ("logging/__init__.py" -> "logging")."""
+    return name.rsplit(":", 1)[-1].removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
 class FakeModel:
     """`script_fim` responder: the true continuation `p_right` of the time, else a wrong line.
 
@@ -325,10 +345,7 @@ class FakeModel:
             ]
             for sc in scenarios
         }
-        self._known = {
-            sc.name: known_names(sc.original, sc.name.rsplit(":", 1)[-1].removesuffix(".py"))
-            for sc in scenarios
-        } if grounded else {}
+        self._known = {sc.name: known_names(sc.original, _module_name(sc.name)) for sc in scenarios} if grounded else {}
 
     def locate(self, prompt: str) -> tuple[Scenario, int] | None:
         """(scenario, typed characters) whose text before the cursor ends the prompt."""

@@ -171,6 +171,11 @@ def _header(style: tuple[str, str], label: str) -> str:
     return f"{style[0]} path: {clean}{style[1]}\n"
 
 
+def _outline_header(style: tuple[str, str], label: str) -> str:
+    clean = " ".join(label.split())
+    return f"{style[0]} outline: {clean}{style[1]}\n" if clean else f"{style[0]} outline{style[1]}\n"
+
+
 def render_snippet(snippet: Snippet, style: tuple[str, str]) -> str:
     """A snippet as it appears in the prompt: a path header, the text, a final newline."""
     text = snippet.text if snippet.text.endswith("\n") else snippet.text + "\n"
@@ -326,11 +331,14 @@ def build_layout(
     anchor: int | None = None,
     language_id: str = "",
     label: str | None = None,
+    outline: Sequence[str] = (),
 ) -> Layout:
     """Lay out the FIM context for `cursor` (see the module docstring) within `budget` tokens.
 
     `label` names the current file (relative path) in a header line; `language_id` picks the
-    comment style (else `label`'s extension); `anchor` is the previous layout's window_start.
+    comment style (else `label`'s extension); `anchor` is the previous layout's window_start;
+    `outline` is the current file's map (lines ending with a line break), shown after the
+    snippets under its own header.
     """
     if block_lines < 1:
         raise ValueError("block_lines must be at least 1")
@@ -350,9 +358,11 @@ def build_layout(
         line_head = line_head[len(line_head) - cap_chars :]
 
     rendered, extra_tokens = _fit_extras(extra, style, prefix_budget // 2, counter)
+    mapped = [_outline_header(style, label or ""), *outline] if outline else []
     header = _header(style, label) if label else ""
     marker = f"{style[0]} ...{style[1]}\n"
     avail = prefix_budget - extra_tokens - (counter.count_lines([header]) if header else 0)
+    avail -= counter.count_lines(mapped) if mapped else 0
     block = line - line % step
     volatile = counter.count_lines([*buffer.lines(block, line), line_head])
     window, top = _choose_window(
@@ -362,7 +372,7 @@ def build_layout(
 
     def assemble() -> tuple[list[str], list[str]]:
         gap = [marker] if keep_marker and window > top else []
-        head = [*rendered, *([header] if header else []), *buffer.lines(0, top), *gap]
+        head = [*rendered, *mapped, *([header] if header else []), *buffer.lines(0, top), *gap]
         head += buffer.lines(window, max(window, block))
         return head, [*buffer.lines(max(window, block), line), line_head]
 
@@ -375,6 +385,8 @@ def build_layout(
             top, keep_marker = 0, False
         elif rendered:
             rendered.pop()
+        elif mapped:
+            mapped = []
         elif header:
             header = ""
         else:
@@ -387,7 +399,7 @@ def build_layout(
     head_text = "".join(head)
     prompt = head_text + "".join(volatile_pieces)
     suffix, suffix_tokens = _suffix(buffer, line, tail, suffix_budget, counter)
-    file_start = sum(map(len, rendered)) + len(header)
+    file_start = sum(map(len, rendered)) + sum(map(len, mapped)) + len(header)
     top_chars = sum(map(len, buffer.lines(0, top)))
     gap_chars = len(marker) if keep_marker and window > top else 0
     runs = _file_runs(prompt, file_start, top_chars, gap_chars, window)

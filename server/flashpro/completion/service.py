@@ -5,17 +5,21 @@ For each request, in order:
 1. **Type-through** — if the user has typed the start of a suggestion shown earlier (or asks
    again at the same place), the rest of it is answered from the local cache: zero tokens.
    Invoked (explicit) requests skip this and ask afresh.
+   A suggestion the user typed past (rejected) is not shown again at that place, whether it
+   comes from the cache, a followed stream or a fresh call.
 2. **Worth asking?** — automatic triggers skip places a suggestion is very unlikely to be
    accepted (`trigger.should_request`), then wait an adaptive debounce (typing rhythm and
-   observed latency); a newer request for the document during the wait ends this one.
+   observed latency) counted from the document's last content change; a newer request for the
+   document during the wait ends this one.
 3. **One call per document** — a newer request cancels the older one's HTTP call (the older
    request answers with no items and its call is recorded as superseded) unless what the user
    typed since matches the text still streaming: then the newer request waits for that stream
    and answers with its rest. A request the editor cancels (`$/cancelRequest`) keeps its stream
    for a 250 ms grace for such a follower, then aborts the HTTP call.
 4. **Cache-aware prompt** — `layout.build_layout` with the previous window start of the same
-   document as anchor, extra context from other open files (`extra.ExtraContext`), and stop
-   sequences chosen for a single- or multi-line answer.
+   document as anchor, extra context from other files (`extra.ExtraContext`), the current
+   file's outline (`outline.Outlines`; left out when the prompt and suffix already show every
+   definition), and stop sequences chosen for a single- or multi-line answer.
 
 Every call, whatever its end, is reported to `CallSink.call_finished`.
 """
@@ -32,12 +36,14 @@ from typing import Protocol
 
 from flashpro.completion.budget import Limits
 from flashpro.completion.extra import ExtraContext
-from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
+from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout, shared_counter
+from flashpro.completion.outline import Outlines, language_of
+from flashpro.completion.workspace import WorkspaceModules
 from flashpro.completion.postprocess import first_line, tidy
 from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
 from flashpro.config import Settings
-from flashpro.documents import Document, Position
+from flashpro.documents import Document, Position, uri_to_path
 from flashpro.providers import CallTrace, DeepSeekProvider, FimRequest, ProviderError
 from flashpro.providers.gate import ErrorGate
 
@@ -49,6 +55,8 @@ logger = logging.getLogger(__name__)
 _HEAD_CHARS = 16_384
 # Lines at the top of a file searched for imports (they pick the extra context first).
 _IMPORT_LINES = 200
+# The current file's outline may take up to this share (1/n) of the prompt's budget.
+_OUTLINE_SHARE = 4
 # How long a stream whose request the editor cancelled waits for a keystroke that follows it.
 _FOLLOW_GRACE_S = 0.25
 
@@ -124,6 +132,7 @@ class CompletionService:
         self.reuse = SuggestionCache()
         self.rhythm = TypingRhythm()
         self.extra = ExtraContext()
+        self.outlines = Outlines()
 
     @property
     def in_flight(self) -> int:
@@ -132,8 +141,10 @@ class CompletionService:
 
     # -- document events -------------------------------------------------------------------
     def set_roots(self, roots: list[str]) -> None:
-        """Workspace roots, for the relative paths that label files in prompts."""
-        self.extra = ExtraContext(roots=roots)
+        """Workspace roots: the relative paths that label files in prompts, and where imported
+        modules that are not open are read from."""
+        modules = WorkspaceModules(roots, exclude=lambda: self._settings().exclude)
+        self.extra = ExtraContext(roots=roots, modules=modules)
 
     def opened(self, doc: Document) -> None:
         self.extra.opened(doc)
@@ -141,11 +152,13 @@ class CompletionService:
     def edited(self, doc: Document, lines: list[int]) -> None:
         """Content changed at `lines`: a keystroke for the rhythm, a region for extra context."""
         self.rhythm.keystroke(doc.uri, self._clock())
+        self.outlines.edited(doc.uri, lines)
         for line in lines:
             self.extra.edited(doc, line)
 
     def closed(self, uri: str) -> None:
         self.extra.closed(uri)
+        self.outlines.closed(uri)
         self.reuse.forget(uri)
         self.rhythm.forget(uri)
         self._layouts.pop(uri, None)
@@ -202,7 +215,8 @@ class CompletionService:
         if not (limits.invoked if invoked else limits.automatic):
             return []  # a spending cap holds this trigger back (announced once)
         if not invoked:
-            await asyncio.sleep(self.rhythm.delay(doc.uri))
+            # The debounce runs from the last content change, not from this request's arrival.
+            await asyncio.sleep(self.rhythm.wait(doc.uri, self._clock()))
             if self._generation.get(doc.uri) != generation:
                 return []  # a newer request for this document took over while we waited
 
@@ -227,6 +241,8 @@ class CompletionService:
             return []  # the call itself was cancelled: superseded by a newer request
         except ProviderError:
             return []
+        if self.reuse.rejected(doc.uri, prefix, line_rest, shown):
+            shown = ""  # the user typed past this very suggestion here before
         suggestions = self._suggestions(shown, line, column, invoked, request_id)
         self._sink.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
@@ -238,16 +254,31 @@ class CompletionService:
         extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
         snippets = self.extra.select(doc.uri, head, extra_budget)
         previous = self._layouts.get(doc.uri)
-        layout = build_layout(
-            doc.buffer,
-            cursor,
-            budget,
-            suffix_budget,
-            snippets,
-            anchor=previous.window_start if previous is not None else NO_ANCHOR,
-            language_id=doc.language_id,
-            label=self.extra.label(doc.uri),
-        )
+        outline: list[str] = []
+        outline_end = 0
+        language = language_of(doc.language_id, uri_to_path(doc.uri))
+        if language is not None:
+            cap = (budget - min(suffix_budget, budget // 2)) // _OUTLINE_SHARE
+            outline, _, outline_end = self.outlines.outline(
+                doc.uri, language, doc.buffer, doc.version, cursor.line, cap, shared_counter()
+            )
+
+        def lay_out(outline: list[str]) -> Layout:
+            return build_layout(
+                doc.buffer,
+                cursor,
+                budget,
+                suffix_budget,
+                snippets,
+                anchor=previous.window_start if previous is not None else NO_ANCHOR,
+                language_id=doc.language_id,
+                label=self.extra.label(doc.uri),
+                outline=outline,
+            )
+
+        layout = lay_out(outline)
+        if outline and _shows_all(layout, cursor.line, outline_end):
+            layout = lay_out([])  # the file text in the prompt already holds every definition
         self._layouts[doc.uri] = layout
         return layout
 
@@ -273,7 +304,7 @@ class CompletionService:
             self._following[uri] -= 1
         remaining = flight.remaining(prefix, line_rest)
         text = tidy(remaining, line_rest, after) if remaining else ""
-        if not text:
+        if not text or self.reuse.rejected(uri, prefix, line_rest, text):
             return None
         self._sink.completion_reused(uri, flight.request_id)
         return Suggestion(text, line, column, flight.request_id)
@@ -382,3 +413,8 @@ class CompletionService:
             if short.strip() and short != text:
                 items.append(Suggestion(short, line, column, request_id))
         return items
+
+
+def _shows_all(layout: Layout, line: int, end: int) -> bool:
+    """Whether the prompt and suffix show the file from its first line to (before) line `end`."""
+    return layout.window_start == 0 and end <= line + layout.context.suffix.count("\n")

@@ -1,0 +1,468 @@
+"""The map of a source file: every definition's signature, top to bottom, kept up to date per edit.
+
+A FIM prompt shows a window of the file around the cursor; the names the continuation needs
+are often defined outside it (below the cursor, far above it). The *outline* names them all
+in a few tokens: each definition's signature line, in file order, with the indentation that
+shows nesting. Per language (:func:`language_of`; other languages get no outline):
+
+* Python: ``def`` / ``async def`` / ``class`` (continuation lines until the brackets close,
+  so multi-line parameter lists are whole), top-level and class-level assignments (first
+  line), and per class one line naming the ``self.<name>`` attributes its methods assign;
+* JavaScript / TypeScript: ``function``, ``class``, methods (an indented ``name(...)`` line
+  that opens a block), ``interface`` / ``type`` / ``enum`` / ``namespace`` with their bodies
+  (up to 30 lines), top-level ``const`` / ``let`` / ``var``, and per class the ``this.<name>``
+  attributes;
+* Go: ``func`` (methods too), ``type`` with its body (struct fields, interface methods; up to
+  30 lines), top-level ``var`` / ``const`` (blocks included).
+
+Incremental. :class:`Outlines` keeps, per document, one entry slot per line (the definition
+that starts there, if any) and a snapshot of the line list. An edit is located by comparing
+the snapshot with the buffer's lines from the first changed line the editor reported (line
+objects that an edit did not touch are the same objects, so the comparison is a C-speed
+identity check), and only the changed lines plus the 30 before them are scanned again. A
+document is scanned whole once, at its first outline.
+
+Stability. The rendered outline is byte-identical while no definition changes: the
+definition being typed on (the one whose lines hold the cursor) is left out until the cursor
+leaves it, so typing a signature does not rewrite the outline at every key. When it does not
+fit its token cap, definitions are kept by a cursor-independent priority except for the page
+(:data:`PAGE_LINES`) the cursor is in: nearest pages first, then shallow before nested, then
+file order; the kept ones are shown in file order.
+
+:func:`public_outline` is the same map for *another* file (an imported module): only what it
+exports (Python: names without a leading underscore, ``__init__`` kept; JS/TS: ``export``ed
+declarations and the members of exported classes; Go: capitalised names).
+"""
+
+from __future__ import annotations
+
+import bisect
+import posixpath
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from flashpro.documents import TextBuffer
+from flashpro.tokens import LineCounter
+
+__all__ = [
+    "PAGE_LINES",
+    "Entry",
+    "Outlines",
+    "language_of",
+    "public_outline",
+    "scan",
+]
+
+PAGE_LINES = 512  # outline priority: definitions in pages nearer the cursor's come first
+_BACK = 30  # the most lines one entry spans; an edit rescans this many lines before it
+_SIGNATURE_LINES = 20  # a signature's brackets must close within this many lines
+
+_LANGUAGES: dict[str, str] = {
+    "python": "python",
+    "javascript": "js",
+    "javascriptreact": "js",
+    "typescript": "js",
+    "typescriptreact": "js",
+    "go": "go",
+}
+_EXTENSIONS: dict[str, str] = {
+    ".py": "python", ".pyi": "python", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "js",
+    ".ts": "js", ".mts": "js", ".cts": "js", ".tsx": "js", ".go": "go",
+}  # fmt: skip
+
+_PY_DEF = re.compile(r"([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
+_PY_ASSIGN = re.compile(r"([ \t]*)([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")
+_PY_SELF = re.compile(r"\bself\.([A-Za-z_]\w*)")
+_JS_FUNCTION = re.compile(
+    r"([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:async[ \t]+)?"
+    r"function\b[ \t]*\*?[ \t]*([A-Za-z_$][\w$]*)"
+)
+_JS_CLASS = re.compile(
+    r"([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
+    r"class[ \t]+([A-Za-z_$][\w$]*)"
+)
+_JS_TYPE = re.compile(
+    r"([ \t]*)(?:export[ \t]+)?(?:declare[ \t]+)?(?:const[ \t]+)?(interface|type|enum|namespace)"
+    r"[ \t]+([A-Za-z_$][\w$]*)"
+)
+_JS_VAR = re.compile(r"()(?:export[ \t]+)?(?:declare[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)")
+_JS_METHOD = re.compile(
+    r"([ \t]+)(?:(?:public|private|protected|static|readonly|async|override|abstract|get|set)"
+    r"[ \t]+)*(#?[A-Za-z_$][\w$]*)[ \t]*(?:<[^>\n]*>)?[ \t]*\("
+)
+_JS_THIS = re.compile(r"\bthis\.(#?[A-Za-z_$][\w$]*)")
+_JS_NOT_METHODS = frozenset(
+    "if for while switch catch return function typeof await new super this else do with yield "
+    "delete void throw constructor_ case".split()
+)
+_GO_FUNC = re.compile(r"()func[ \t]+(?:\([^)]*\)[ \t]*)?([A-Za-z_]\w*)")
+_GO_TYPE = re.compile(r"()type[ \t]+([A-Za-z_]\w*)")
+_GO_VAR = re.compile(r"()(?:var|const)[ \t]*(\(|[A-Za-z_]\w*)")
+_STRINGS = re.compile(r"""'(?:\\.|[^'\\\n])*'?|"(?:\\.|[^"\\\n])*"?|`[^`\n]*`?""")
+_OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One definition: its text in the outline, where it sits, and what it names."""
+
+    text: str  # the line(s) as shown, each ending with "\n"; "" for attribute entries
+    indent: int  # width of the first line's leading whitespace
+    name: str  # the name defined ("" for attribute entries)
+    kind: str  # "def", "class", "type", "var", "attrs"
+    span: int = 1  # document lines covered
+    public: bool = True
+    attrs: tuple[str, ...] = ()  # kind "attrs": the names assigned through self. / this.
+
+
+def language_of(language_id: str = "", path: str = "") -> str | None:
+    """"python", "js" or "go" for a language id (else a file name); None when not mapped."""
+    found = _LANGUAGES.get(language_id.lower())
+    if found is None and path:
+        found = _EXTENSIONS.get(posixpath.splitext(path.lower())[1])
+    return found
+
+
+def _depth(line: str, brackets: str, comment: str) -> int:
+    """Net bracket depth of one line (strings and the trailing comment ignored)."""
+    code = _STRINGS.sub("", line)
+    cut = code.find(comment)
+    if cut >= 0:
+        code = code[:cut]
+    return sum(_OPEN[char] for char in code if char in brackets)
+
+
+def _block(lines: Sequence[str], i: int, brackets: str, comment: str, limit: int) -> tuple[str, int]:
+    """Line `i` and the lines after it until the brackets opened there close (at most `limit`
+    lines); only line `i` when they do not close in time. Returns (text, lines covered)."""
+    depth = _depth(lines[i], brackets, comment)
+    end = i + 1
+    while depth > 0 and end < len(lines) and end - i < limit:
+        depth += _depth(lines[end], brackets, comment)
+        end += 1
+    if depth > 0:
+        end = i + 1
+    text = "".join(line.rstrip() + "\n" for line in lines[i:end])
+    return text, end - i
+
+
+def _lead(text: str) -> str:
+    """The leading whitespace of `text`."""
+    return text[: len(text) - len(text.lstrip(" \t"))]
+
+
+def _indent(text: str) -> int:
+    return len(text.expandtabs(4))
+
+
+def _python(lines: Sequence[str], i: int) -> Entry | None:
+    line = lines[i]
+    match = _PY_DEF.match(line)
+    if match:
+        text, span = _block(lines, i, "()[]{}", "#", _SIGNATURE_LINES)
+        name = match.group(3)
+        public = not name.startswith("_") or name == "__init__"
+        return Entry(text, _indent(match.group(1)), name, match.group(2), span, public)
+    names = ()
+    if "self." in line:
+        names = tuple(dict.fromkeys(_PY_SELF.findall(_STRINGS.sub("", line.split("#", 1)[0]))))
+    indent = _indent(line[: len(line) - len(line.lstrip())])
+    match = _PY_ASSIGN.match(line)
+    if match and match.group(2) not in ("self", "cls"):
+        name = match.group(2)
+        span = _block(lines, i, "()[]{}", "#", _BACK)[1]
+        return Entry(line.rstrip() + "\n", indent, name, "var", span, not name.startswith("_"), names)
+    if names:
+        return Entry("", indent, "", "attrs", 1, True, names)
+    return None
+
+
+def _js(lines: Sequence[str], i: int) -> Entry | None:
+    line = lines[i]
+    exported = line.lstrip().startswith("export")
+    for pattern, kind, brackets, limit in (
+        (_JS_FUNCTION, "def", "()", _SIGNATURE_LINES),
+        (_JS_CLASS, "class", "", 1),
+        (_JS_TYPE, "type", "{}()[]", _BACK),
+    ):
+        match = pattern.match(line)
+        if match:
+            text, span = _block(lines, i, brackets, "//", limit) if brackets else (line.rstrip() + "\n", 1)
+            return Entry(text, _indent(match.group(1)), match.groups()[-1], kind, span, exported)
+    match = _JS_VAR.match(line)
+    if match:
+        text, span = _block(lines, i, "()", "//", _SIGNATURE_LINES)
+        return Entry(text, 0, match.group(2), "var", span, exported)
+    match = _JS_METHOD.match(line)
+    if match and match.group(2) not in _JS_NOT_METHODS:
+        text, span = _block(lines, i, "()", "//", _SIGNATURE_LINES)
+        inside = text[match.end() :]
+        if text.rstrip().endswith("{") and "=>" not in inside and not re.search(r"['\"`]", inside):
+            name = match.group(2)
+            private = name.startswith("#") or re.match(r"[ \t]*(?:\w+[ \t]+)*private\b", line) is not None
+            return Entry(text, _indent(match.group(1)), name, "def", span, not private)
+    if "this." in line:
+        names = tuple(dict.fromkeys(_JS_THIS.findall(_STRINGS.sub("", line.split("//", 1)[0]))))
+        if names:
+            return Entry("", _indent(line[: len(line) - len(line.lstrip())]), "", "attrs", 1, True, names)
+    return None
+
+
+def _go(lines: Sequence[str], i: int) -> Entry | None:
+    line = lines[i]
+    for pattern, kind, brackets, limit in (
+        (_GO_FUNC, "def", "()", _SIGNATURE_LINES),
+        (_GO_TYPE, "type", "{}()", _BACK),
+        (_GO_VAR, "var", "()", _BACK),
+    ):
+        match = pattern.match(line)
+        if match:
+            text, span = _block(lines, i, brackets, "//", limit)
+            name = match.group(2)
+            return Entry(text, 0, name, kind, span, name[:1].isupper() or name == "(")
+    return None
+
+
+_SCANNERS = {"python": _python, "js": _js, "go": _go}
+
+
+def scan(lines: Sequence[str], i: int, language: str) -> Entry | None:
+    """The definition that starts at line `i`, if any."""
+    return _SCANNERS[language](lines, i)
+
+
+def _render(
+    entries: Sequence[tuple[int, Entry]], language: str, public_only: bool = False
+) -> list[tuple[int, int, str, str]]:
+    """(first document line, end line, text, kind) of each outline line, in file order. Entries inside
+    another's lines are part of it; locals are left out; attributes are gathered on one line
+    right after their class's signature (with the class's lines)."""
+    out: list[tuple[int, int, str, str]] = []
+    stack: list[tuple[int, Entry, int]] = []  # (indent, entry, index into out) of enclosing defs
+    attrs: dict[int, dict[str, None]] = {}  # index of a class line in `out` -> attribute names
+    hidden_below: int | None = None  # public_only: entries nested deeper than this are hidden
+    covered = 0  # entries starting before this line lie inside the previous entry
+    members: dict[int, set[str]] = {}  # index of a class line -> names it defines itself
+    for line, entry in entries:
+        if line < covered:
+            continue
+        while stack and stack[-1][0] >= entry.indent:
+            stack.pop()
+        if entry.attrs:
+            owner = next((item for item in reversed(stack) if item[1].kind == "class"), None)
+            if owner is not None and owner[2] >= 0:
+                attrs.setdefault(owner[2], {}).update(dict.fromkeys(entry.attrs))
+        if entry.kind == "attrs":
+            continue
+        if hidden_below is not None:
+            if entry.indent > hidden_below:
+                continue
+            hidden_below = None
+        parent = stack[-1][1] if stack else None
+        if entry.kind == "var" and parent is not None and parent.kind != "class":
+            continue  # a local variable
+        covered = line + entry.span
+        if public_only and not entry.public:
+            hidden_below = entry.indent
+            stack.append((entry.indent, entry, -1))
+            continue
+        out.append((line, line + entry.span, entry.text, entry.kind))
+        if parent is not None and parent.kind == "class" and stack[-1][2] >= 0:
+            members.setdefault(stack[-1][2], set()).add(entry.name)
+        if entry.kind in ("class", "def", "type"):
+            stack.append((entry.indent, entry, len(out) - 1))
+    if not attrs:
+        return out
+    prefix = "this." if language == "js" else "self."
+    comment = "//" if language == "js" else "#"
+    merged: list[tuple[int, int, str, str]] = []
+    for index, (line, end, text, kind) in enumerate(out):
+        merged.append((line, end, text, kind))
+        names = [name for name in attrs.get(index, ()) if name not in members.get(index, ())]
+        if names:
+            pad = _lead(text) + ("\t" if text.startswith("\t") else "    ")
+            if index + 1 < len(out) and len(_lead(out[index + 1][2])) > len(_lead(text)):
+                pad = _lead(out[index + 1][2])  # the file's own nesting unit
+            merged.append((line, end, f"{pad}{comment} {', '.join(prefix + n for n in names)}\n", "attrs"))
+    return merged
+
+
+def public_outline(lines: Sequence[str], language: str) -> list[str]:
+    """The outline of another file's exported definitions (see the module docstring)."""
+    entries = [(i, entry) for i in range(len(lines)) if (entry := scan(lines, i, language)) is not None]
+    return [item[2] for item in _render(entries, language, public_only=True)]
+
+
+class _FileOutline:
+    """One document's entries (one slot per line) and the line list they were scanned from."""
+
+    __slots__ = ("base", "entries", "language", "renders", "revision", "snapshot", "start_hint", "version")
+
+    def __init__(self, language: str, lines: list[str], version: int) -> None:
+        self.language = language
+        self.snapshot = lines
+        self.entries: list[Entry | None] = [scan(lines, i, language) for i in range(len(lines))]
+        self.revision = 0
+        self.version = version
+        self.start_hint: int | None = None
+        self.renders: OrderedDict[tuple[int, ...], tuple[list[str], int, int]] = OrderedDict()
+        self.base: tuple[int, list[tuple[int, int, str, str]], dict[int, int], list[int]] | None = None
+
+    def sync(self, lines: list[str], version: int) -> None:
+        """Rescan what changed between the snapshot and `lines` (see the module docstring)."""
+        old, hint = self.snapshot, self.start_hint or 0
+        self.snapshot, self.version, self.start_hint = lines, version, None
+        start, old_end, new_end = _changed_span(old, lines, hint)
+        if start == old_end == new_end:
+            return
+        first = max(0, start - _BACK)
+        fresh = [scan(lines, i, self.language) for i in range(first, new_end)]
+        if fresh != self.entries[first:old_end]:
+            self.revision += 1
+            self.renders.clear()
+        self.entries[first:old_end] = fresh
+
+    def _base(self) -> tuple[list[tuple[int, int, str, str]], dict[int, int], list[int]]:
+        """The whole outline (first line, end line, text, kind), each shown entry's end by its
+        start, and the lines of the classes shown."""
+        if self.base is None or self.base[0] != self.revision:
+            entries = [(i, entry) for i, entry in enumerate(self.entries) if entry is not None]
+            rendered = _render(entries, self.language)
+            classes = [item[0] for item in rendered if item[3] == "class"]
+            self.base = (self.revision, rendered, {item[0]: item[1] for item in rendered}, classes)
+        return self.base[1], self.base[2], self.base[3]
+
+    def render(self, cursor: int, cap: int, counter: LineCounter) -> tuple[list[str], int, int]:
+        """Outline lines (within `cap` tokens), their token count and the line after the last
+        definition shown, for a cursor line: the definition whose lines hold it is left out."""
+        rendered, ends, classes = self._base()
+        skip = next(
+            (start for start in range(max(0, cursor - _BACK), cursor + 1) if ends.get(start, -1) > cursor), -1
+        )
+        at = bisect.bisect_right(classes, cursor)
+        owner = classes[at - 1] if at else -1
+        key = (skip, cursor // PAGE_LINES, owner, cap, self.revision)
+        cached = self.renders.get(key)
+        if cached is not None:
+            return cached
+        kept = [item for item in rendered if item[0] != skip] if skip >= 0 else rendered
+        texts = [item[2] for item in kept]
+        tokens = counter.count_lines(texts)
+        end = max((item[1] for item in kept), default=0)
+        if tokens > cap:
+            texts, tokens, end = _fit(kept, cursor, owner, cap, counter)
+        self.renders[key] = (texts, tokens, end)
+        while len(self.renders) > 8:
+            self.renders.popitem(last=False)
+        return texts, tokens, end
+
+
+def _fit(
+    rendered: list[tuple[int, int, str, str]], cursor: int, owner: int, cap: int, counter: LineCounter
+) -> tuple[list[str], int, int]:
+    """The outline lines that fit `cap`, in file order, taken by priority: the class around the
+    cursor (its line, then its members), the cursor's page, top-level definitions (nearest
+    pages first), then the rest (nearest pages first, shallow before nested)."""
+    page = cursor // PAGE_LINES
+    members: set[int] = set()  # the class around the cursor: its line and what is nested in it
+    for index, item in enumerate(rendered):
+        if item[0] == owner:
+            members.add(index)
+        elif members and item[2][:1] in (" ", "\t"):
+            members.add(index)
+        elif members:
+            break
+
+    def priority(index: int) -> tuple[int, int, int, int]:
+        line, _, text, _ = rendered[index]
+        nesting = len(_lead(text))
+        distance = abs(line // PAGE_LINES - page)
+        group = 0 if index in members else 1 if distance == 0 else 2 if nesting == 0 else 3
+        return group, distance, nesting, index
+
+    kept: list[int] = []
+    used = 0
+    for index in sorted(range(len(rendered)), key=priority):
+        tokens = counter.count_lines([rendered[index][2]])
+        if used + tokens > cap:
+            continue
+        kept.append(index)
+        used += tokens
+    kept.sort()
+    texts = [rendered[i][2] for i in kept]
+    exact = counter.count_lines(texts)
+    while exact > cap and texts:
+        texts.pop()
+        kept.pop()
+        exact = counter.count_lines(texts)
+    return texts, exact, max((rendered[i][1] for i in kept), default=0)
+
+
+def _changed_span(old: list[str], new: list[str], start: int) -> tuple[int, int, int]:
+    """(a, old_end, new_end): old[a:old_end] became new[a:new_end], everything else the same
+    line objects. `start` is a line no later than the first change (0 when unknown)."""
+    a = min(start, len(old), len(new))
+    while a < len(old) and a < len(new) and old[a] is new[a]:
+        a += 1
+    room = min(len(old), len(new)) - a
+
+    def same_tail(k: int) -> bool:
+        return k == 0 or old[len(old) - k :] == new[len(new) - k :]
+
+    for guess in (room, room - 1, room - 2):  # a keystroke, a line break, a joined line
+        if 0 <= guess and same_tail(guess):
+            low = guess
+            break
+    else:
+        low, high = 0, room  # largest k with same_tail(k): it holds for every smaller k too
+        while low < high:
+            middle = (low + high + 1) // 2
+            if same_tail(middle):
+                low = middle
+            else:
+                high = middle - 1
+    return a, len(old) - low, len(new) - low
+
+
+class Outlines:
+    """Per-document outlines, kept incrementally; a bounded LRU of documents."""
+
+    def __init__(self, max_documents: int = 32) -> None:
+        self._max_documents = max_documents
+        self._files: OrderedDict[str, _FileOutline] = OrderedDict()
+
+    def edited(self, uri: str, lines: Sequence[int]) -> None:
+        """Note the first line each change of a didChange touched (before any rescan)."""
+        tracked = self._files.get(uri)
+        if tracked is not None and lines:
+            first = min(lines)
+            tracked.start_hint = first if tracked.start_hint is None else min(tracked.start_hint, first)
+
+    def closed(self, uri: str) -> None:
+        """Forget a closed document."""
+        self._files.pop(uri, None)
+
+    def outline(
+        self,
+        uri: str,
+        language: str,
+        buffer: TextBuffer,
+        version: int,
+        cursor: int,
+        cap: int,
+        counter: LineCounter,
+    ) -> tuple[list[str], int, int]:
+        """The outline of a document at `version` for the cursor line, within `cap` tokens:
+        (lines, tokens, the line after the last definition shown)."""
+        tracked = self._files.get(uri)
+        if tracked is None or tracked.language != language:
+            tracked = _FileOutline(language, buffer.lines(0, buffer.line_count), version)
+            self._files[uri] = tracked
+            while len(self._files) > self._max_documents:
+                self._files.popitem(last=False)
+        elif tracked.version != version:
+            tracked.sync(buffer.lines(0, buffer.line_count), version)
+        self._files.move_to_end(uri)
+        return tracked.render(cursor, cap, counter)

@@ -1,0 +1,199 @@
+"""The current file's outline: what it lists, that it is byte-stable while typing and changes only
+where a definition changed, that it is kept incrementally (equal to a fresh scan after any
+edit), and that it stays within its cap."""
+
+from __future__ import annotations
+
+import random
+
+from flashpro.completion.layout import shared_counter
+from flashpro.completion.outline import Outlines, language_of, public_outline
+from flashpro.documents import Position, TextBuffer, split_lines
+
+URI = "file:///proj/shapes.py"
+
+PYTHON = '''"""Shapes."""
+import math
+
+SCALE = 2
+
+
+class Circle:
+    kind = "round"
+
+    def __init__(self, radius,
+                 colour="red"):
+        self.radius = radius
+        self.colour = colour
+
+    def area(self):
+        total = math.pi * self.radius ** 2
+        return total * SCALE
+
+
+def _helper(x):
+    return x
+
+
+def bounding_box(shape, margin=0):
+    return shape.radius * 2 + margin
+'''
+
+
+class Doc:
+    """A buffer with a version, edited the way the server edits documents."""
+
+    def __init__(self, text: str, outlines: Outlines, uri: str = URI) -> None:
+        self.buffer = TextBuffer(text)
+        self.version = 1
+        self.outlines = outlines
+        self.uri = uri
+
+    def type(self, line: int, column: int, text: str) -> None:
+        self.replace(line, column, line, column, text)
+
+    def replace(self, line: int, column: int, end_line: int, end_column: int, text: str) -> None:
+        self.buffer.edit(Position(line, column), Position(end_line, end_column), text)
+        self.version += 1
+        self.outlines.edited(self.uri, [line])
+
+    def outline(self, cursor: int, cap: int = 100_000, language: str = "python") -> list[str]:
+        lines, tokens, _ = self.outlines.outline(
+            self.uri, language, self.buffer, self.version, cursor, cap, shared_counter()
+        )
+        assert tokens == shared_counter().count_lines(lines) and tokens <= cap
+        return lines
+
+
+def test_python_outline_lists_every_definition_top_to_bottom() -> None:
+    doc = Doc(PYTHON, Outlines())
+    assert "".join(doc.outline(cursor=0)) == (
+        "SCALE = 2\n"
+        "class Circle:\n"
+        "    # self.radius, self.colour\n"
+        '    kind = "round"\n'
+        "    def __init__(self, radius,\n"
+        '                 colour="red"):\n'
+        "    def area(self):\n"  # its local `total` is not a definition of the file
+        "def _helper(x):\n"
+        "def bounding_box(shape, margin=0):\n"
+    )
+
+
+def test_outline_is_byte_identical_while_typing_in_a_block_and_changes_only_at_a_definition() -> None:
+    doc = Doc(PYTHON, Outlines())
+    body = PYTHON.split("\n").index("        return total * SCALE")
+    first = doc.outline(body)
+    column = len("        return total * SCALE")
+    for char in " + 1":  # typing inside a function body
+        doc.type(body, column, char)
+        column += 1
+        assert doc.outline(body) == first
+    doc.type(body, column, "\n        width = self.radius")  # a new local: still no definition
+    assert doc.outline(body + 1) == first
+    # A new method below the cursor: exactly one line more, in its place.
+    doc.type(body + 1, len("        width = self.radius"), "\n\n    def perimeter(self):\n        return 0")
+    second = doc.outline(body + 1)
+    assert second == first[:6] + ["    def perimeter(self):\n"] + first[6:]
+
+
+def test_the_definition_being_typed_joins_the_outline_when_the_cursor_leaves_it() -> None:
+    doc = Doc(PYTHON, Outlines())
+    end = PYTHON.count("\n")
+    before = doc.outline(end)
+    doc.type(end, 0, "def grow(shape, factor")
+    assert doc.outline(end) == before  # typing the signature: the outline does not move
+    doc.type(end, len("def grow(shape, factor"), "):\n    ")
+    assert doc.outline(end + 1) == [*before, "def grow(shape, factor):\n"]
+
+
+def test_names_below_the_cursor_are_in_the_outline() -> None:
+    doc = Doc(PYTHON, Outlines())
+    assert any("bounding_box(shape, margin=0)" in line for line in doc.outline(cursor=3))
+
+
+def test_incremental_outline_equals_a_fresh_scan_after_any_edit() -> None:
+    rng = random.Random(12)
+    outlines = Outlines()
+    doc = Doc(PYTHON * 3, outlines)
+    pieces = ["x", "\n", "def f(a):\n    ", "class K:\n", "    self.q = 1\n", "(", ")", "", "  "]
+    for step in range(200):
+        lines = doc.buffer.line_count
+        line = rng.randrange(lines)
+        column = rng.randrange(len(doc.buffer.line_content(line)) + 1)
+        if rng.random() < 0.3 and line + 1 < lines:  # delete across a line break
+            doc.replace(line, column, line + 1, 0, rng.choice(pieces))
+        else:
+            doc.type(line, column, rng.choice(pieces))
+        if step % 5 == 0:
+            cursor = rng.randrange(doc.buffer.line_count)
+            fresh = Doc(doc.buffer.text, Outlines())
+            assert doc.outline(cursor) == fresh.outline(cursor), step
+
+
+def test_an_outline_over_its_cap_keeps_what_is_near_the_cursor_and_top_level() -> None:
+    source = "".join(f"def top_{i}(a, b):\n    return a\n\n" for i in range(400))
+    source += "class Far:\n" + "".join(f"    def method_{i}(self):\n        pass\n" for i in range(300))
+    doc = Doc(source, Outlines())
+    lines = doc.outline(cursor=1400, cap=300)
+    assert lines and shared_counter().count_lines(lines) <= 300
+    assert lines == sorted(lines, key=lambda text: source.index(text.strip()))  # file order
+    assert lines[0] == "class Far:\n" and "    def method_0(self):\n" in lines  # the class around the cursor first
+    assert not any("top_" in line for line in lines)  # nothing else fits
+
+
+def test_javascript_typescript_and_go_outlines() -> None:
+    ts = (
+        "import { x } from './x';\n"
+        "export interface Point {\n  x: number;\n  y: number;\n}\n"
+        "export class Box {\n  private size: number;\n  constructor(size: number) {\n    this.size = size;\n"
+        "    this.label = 'box';\n  }\n  area(): number {\n    if (this.size) {\n      return 1;\n    }\n"
+        "    return helper(this.size);\n  }\n}\n"
+        "function helper(n: number): number {\n  return n;\n}\n"
+        "export const LIMIT = 10;\n"
+    )
+    doc = Doc(ts, Outlines(), "file:///proj/box.ts")
+    assert "".join(doc.outline(0, language="js")) == (
+        "export interface Point {\n  x: number;\n  y: number;\n}\n"
+        "export class Box {\n"
+        "  // this.size, this.label\n"
+        "  constructor(size: number) {\n"
+        "  area(): number {\n"
+        "function helper(n: number): number {\n"
+        "export const LIMIT = 10;\n"
+    )
+    go = (
+        "package geo\n\nimport \"math\"\n\n"
+        "type Point struct {\n\tX, Y float64\n}\n\n"
+        "func (p Point) Norm() float64 {\n\treturn math.Hypot(p.X, p.Y)\n}\n\n"
+        "func scale(p Point, f float64) Point {\n\treturn Point{p.X * f, p.Y * f}\n}\n"
+        "const Origin = 0\n"
+    )
+    doc = Doc(go, Outlines(), "file:///proj/geo.go")
+    assert "".join(doc.outline(0, language="go")) == (
+        "type Point struct {\n\tX, Y float64\n}\n"
+        "func (p Point) Norm() float64 {\n"
+        "func scale(p Point, f float64) Point {\n"
+        "const Origin = 0\n"
+    )
+    assert public_outline(split_lines(go), "go") == [
+        "type Point struct {\n\tX, Y float64\n}\n",
+        "func (p Point) Norm() float64 {\n",
+        "const Origin = 0\n",
+    ]
+    assert public_outline(split_lines(ts), "js")[:2] == ["export interface Point {\n  x: number;\n  y: number;\n}\n", "export class Box {\n"]
+    assert not any("helper" in line for line in public_outline(split_lines(ts), "js"))
+
+
+def test_public_python_outline_and_languages_without_one() -> None:
+    assert public_outline(split_lines(PYTHON), "python") == [
+        "SCALE = 2\n",
+        "class Circle:\n",
+        "    # self.radius, self.colour\n",
+        '    kind = "round"\n',
+        "    def __init__(self, radius,\n                 colour=\"red\"):\n",
+        "    def area(self):\n",
+        "def bounding_box(shape, margin=0):\n",
+    ]
+    assert language_of("python") == "python" and language_of("typescriptreact") == "js"
+    assert language_of("", "/p/main.go") == "go" and language_of("rust", "/p/lib.rs") is None
