@@ -89,7 +89,18 @@ def test_outline_is_byte_identical_while_typing_in_a_block_and_changes_only_at_a
         doc.type(body, column, char)
         column += 1
         assert doc.outline(body) == first
-    doc.type(body, column, "\n        width = self.radius")  # a new local: still no definition
+    doc.type(body, column, "\n        ")
+    column = 8
+    for char in "self.width = 2":  # a new attribute: the outline waits until the line is left
+        doc.type(body + 1, column, char)
+        column += 1
+        assert doc.outline(body + 1) == first
+    doc.type(body + 1, column, "\n        ")
+    with_width = doc.outline(body + 2)
+    assert with_width == [first[0], first[1], "    # self.radius, self.colour, self.width\n", *first[3:]]
+    doc.replace(body + 1, 0, body + 2, 8, "")  # the attribute line removed again
+    first = doc.outline(body + 1)
+    doc.type(body + 1, 0, "        width = self.radius")  # a new local: no definition of the file
     assert doc.outline(body + 1) == first
     # A new method below the cursor: exactly one line more, in its place.
     doc.type(body + 1, len("        width = self.radius"), "\n\n    def perimeter(self):\n        return 0")

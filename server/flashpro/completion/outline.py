@@ -298,20 +298,23 @@ def public_outline(lines: Sequence[str], language: str) -> list[str]:
 class _FileOutline:
     """One document's entries (one slot per line) and the line list they were scanned from."""
 
-    __slots__ = ("base", "entries", "language", "renders", "revision", "snapshot", "start_hint", "version")
+    __slots__ = ("classes", "entries", "language", "mask", "renders", "revision", "snapshot", "start_hint", "version")
 
     def __init__(self, language: str, lines: list[str], version: int) -> None:
         self.language = language
         self.snapshot = lines
         self.entries: list[Entry | None] = [scan(lines, i, language) for i in range(len(lines))]
-        self.revision = 0
+        self.revision = 0  # changes whenever an entry outside the mask changes
         self.version = version
         self.start_hint: int | None = None
+        self.mask = (-1, -1)  # the lines left out of the last outline (what the cursor is on)
         self.renders: OrderedDict[tuple[int, ...], tuple[list[str], int, int]] = OrderedDict()
-        self.base: tuple[int, list[tuple[int, int, str, str]], dict[int, int], list[int]] | None = None
+        self.classes: tuple[int, list[int]] | None = None  # (revision, lines of class entries)
 
     def sync(self, lines: list[str], version: int) -> None:
-        """Rescan what changed between the snapshot and `lines` (see the module docstring)."""
+        """Rescan what changed between the snapshot and `lines` (see the module docstring).
+        Changes to the entries under the last mask alone (typing on the line the cursor is on)
+        keep the revision: the outlines rendered with that mask stay right."""
         old, hint = self.snapshot, self.start_hint or 0
         self.snapshot, self.version, self.start_hint = lines, version, None
         start, old_end, new_end = _changed_span(old, lines, hint)
@@ -319,40 +322,57 @@ class _FileOutline:
             return
         first = max(0, start - _BACK)
         fresh = [scan(lines, i, self.language) for i in range(first, new_end)]
-        if fresh != self.entries[first:old_end]:
-            self.revision += 1
-            self.renders.clear()
+        previous = self.entries[first:old_end]
+        if fresh != previous:
+            low, high = self.mask
+            inside = len(fresh) == len(previous) and all(
+                low <= first + i < high for i, (a, b) in enumerate(zip(fresh, previous, strict=True)) if a != b
+            )
+            if inside:
+                for key in [key for key in self.renders if key[:2] != self.mask]:
+                    del self.renders[key]  # they show the masked lines as they were
+            else:
+                self.revision += 1
+                self.renders.clear()
         self.entries[first:old_end] = fresh
 
-    def _base(self) -> tuple[list[tuple[int, int, str, str]], dict[int, int], list[int]]:
-        """The whole outline (first line, end line, text, kind), each shown entry's end by its
-        start, and the lines of the classes shown."""
-        if self.base is None or self.base[0] != self.revision:
-            entries = [(i, entry) for i, entry in enumerate(self.entries) if entry is not None]
-            rendered = _render(entries, self.language)
-            classes = [item[0] for item in rendered if item[3] == "class"]
-            self.base = (self.revision, rendered, {item[0]: item[1] for item in rendered}, classes)
-        return self.base[1], self.base[2], self.base[3]
+    def _masked(self, cursor: int) -> tuple[int, int]:
+        """The lines of the outermost entry whose lines hold the cursor, else the cursor line."""
+        low, high = cursor, cursor + 1
+        for start in range(max(0, cursor - _BACK), cursor + 1):
+            entry = self.entries[start] if start < len(self.entries) else None
+            if entry is not None and start + entry.span > cursor:
+                low, high = start, max(high, start + entry.span)
+                break
+        return low, high
+
+    def _owner(self, cursor: int) -> int:
+        """The line of the last class entry at or before the cursor (-1 when none)."""
+        if self.classes is None or self.classes[0] != self.revision:
+            lines = [i for i, entry in enumerate(self.entries) if entry is not None and entry.kind == "class"]
+            self.classes = (self.revision, lines)
+        lines = self.classes[1]
+        at = bisect.bisect_right(lines, cursor)
+        return lines[at - 1] if at else -1
 
     def render(self, cursor: int, cap: int, counter: LineCounter) -> tuple[list[str], int, int]:
         """Outline lines (within `cap` tokens), their token count and the line after the last
-        definition shown, for a cursor line: the definition whose lines hold it is left out."""
-        rendered, ends, classes = self._base()
-        skip = next(
-            (start for start in range(max(0, cursor - _BACK), cursor + 1) if ends.get(start, -1) > cursor), -1
-        )
-        at = bisect.bisect_right(classes, cursor)
-        owner = classes[at - 1] if at else -1
-        key = (skip, cursor // PAGE_LINES, owner, cap, self.revision)
+        definition shown, for a cursor line: the entry whose lines hold it is left out, so
+        typing there does not change the outline until the cursor leaves."""
+        self.mask = low, high = self._masked(cursor)
+        owner = self._owner(cursor)
+        key = (low, high, cursor // PAGE_LINES, owner, cap, self.revision)
         cached = self.renders.get(key)
         if cached is not None:
+            self.renders.move_to_end(key)
             return cached
-        kept = [item for item in rendered if item[0] != skip] if skip >= 0 else rendered
-        texts = [item[2] for item in kept]
+        entries = [(i, e) for i, e in enumerate(self.entries) if e is not None and not low <= i < high]
+        rendered = _render(entries, self.language)
+        texts = [item[2] for item in rendered]
         tokens = counter.count_lines(texts)
-        end = max((item[1] for item in kept), default=0)
+        end = max((item[1] for item in rendered), default=0)
         if tokens > cap:
-            texts, tokens, end = _fit(kept, cursor, owner, cap, counter)
+            texts, tokens, end = _fit(rendered, cursor, owner, cap, counter)
         self.renders[key] = (texts, tokens, end)
         while len(self.renders) > 8:
             self.renders.popitem(last=False)
