@@ -136,11 +136,18 @@ def _depth(line: str, brackets: str, comment: str) -> int:
 
 def _block(lines: Sequence[str], i: int, brackets: str, comment: str, limit: int) -> tuple[str, int]:
     """Line `i` and the lines after it until the brackets opened there close (at most `limit`
-    lines); only line `i` when they do not close in time. Returns (text, lines covered)."""
+    lines); only line `i` when they do not close in time, or when a line that is not a closing
+    bracket comes back to line `i`'s indentation first (code still being typed). Returns
+    (text, lines covered)."""
     depth = _depth(lines[i], brackets, comment)
+    indent = _indent(_lead(lines[i]))
     end = i + 1
     while depth > 0 and end < len(lines) and end - i < limit:
-        depth += _depth(lines[end], brackets, comment)
+        line = lines[end]
+        stripped = line.strip()
+        if stripped and _indent(_lead(line)) <= indent and stripped[0] not in ")]}":
+            break
+        depth += _depth(line, brackets, comment)
         end += 1
     if depth > 0:
         end = i + 1
@@ -298,7 +305,9 @@ def public_outline(lines: Sequence[str], language: str) -> list[str]:
 class _FileOutline:
     """One document's entries (one slot per line) and the line list they were scanned from."""
 
-    __slots__ = ("classes", "entries", "language", "mask", "renders", "revision", "snapshot", "start_hint", "version")
+    __slots__ = (
+        "body", "classes", "entries", "language", "mask", "renders", "revision", "snapshot", "start_hint", "version",
+    )
 
     def __init__(self, language: str, lines: list[str], version: int) -> None:
         self.language = language
@@ -308,6 +317,7 @@ class _FileOutline:
         self.version = version
         self.start_hint: int | None = None
         self.mask = (-1, -1)  # the lines left out of the last outline (what the cursor is on)
+        self.body = (-1, -1)  # the lines of the function around the cursor (locals, attributes)
         self.renders: OrderedDict[tuple[int, ...], tuple[list[str], int, int]] = OrderedDict()
         self.classes: tuple[int, list[int]] | None = None  # (revision, lines of class entries)
 
@@ -324,17 +334,22 @@ class _FileOutline:
         fresh = [scan(lines, i, self.language) for i in range(first, new_end)]
         previous = self.entries[first:old_end]
         if fresh != previous:
-            low, high = self.mask
-            inside = len(fresh) == len(previous) and all(
-                low <= first + i < high for i, (a, b) in enumerate(zip(fresh, previous, strict=True)) if a != b
-            )
-            if inside:
-                for key in [key for key in self.renders if key[:2] != self.mask]:
+            if len(fresh) == len(previous) and all(
+                self._unseen(first + i, a, b) for i, (a, b) in enumerate(zip(fresh, previous, strict=True)) if a != b
+            ):
+                for key in [key for key in self.renders if key[:4] != (*self.mask, *self.body)]:
                     del self.renders[key]  # they show the masked lines as they were
             else:
                 self.revision += 1
                 self.renders.clear()
         self.entries[first:old_end] = fresh
+
+    def _unseen(self, line: int, new: Entry | None, old: Entry | None) -> bool:
+        """Whether a change of the entry at `line` leaves the last masked outline as it was."""
+        if self.mask[0] <= line < self.mask[1]:
+            return True
+        shown = ("def", "class", "type")
+        return self.body[0] <= line < self.body[1] and all(e is None or e.kind not in shown for e in (new, old))
 
     def _masked(self, cursor: int) -> tuple[int, int]:
         """The lines of the outermost entry whose lines hold the cursor, else the cursor line."""
@@ -345,6 +360,34 @@ class _FileOutline:
                 low, high = start, max(high, start + entry.span)
                 break
         return low, high
+
+    def _body(self, cursor: int) -> tuple[int, int]:
+        """The lines of the innermost function (by indentation) around the cursor line, whose
+        locals and attribute uses are left out of the outline while the cursor is in it (they
+        are in the prompt's window anyway): writing a method does not rewrite the outline at
+        each new ``self.<name>``; it changes once, when the cursor leaves the method."""
+        text = self.snapshot[cursor] if cursor < len(self.snapshot) else ""
+        depth = _indent(_lead(text)) if text.strip() else _indent(_lead(text)) or 1 << 30
+        start = -1
+        for line in range(min(cursor, len(self.entries) - 1), -1, -1):
+            entry = self.entries[line]
+            if entry is None or entry.kind not in ("def", "class", "type"):
+                continue
+            if entry.indent < depth:
+                if entry.kind != "def":
+                    return -1, -1
+                start = line
+                break
+        if start < 0:
+            return -1, -1
+        indent = self.entries[start].indent  # type: ignore[union-attr]
+        end = cursor + 1
+        while end < len(self.entries):
+            entry = self.entries[end]
+            if entry is not None and entry.kind != "attrs" and entry.indent <= indent:
+                break
+            end += 1
+        return start, end
 
     def _owner(self, cursor: int) -> int:
         """The line of the last class entry at or before the cursor (-1 when none)."""
@@ -360,13 +403,19 @@ class _FileOutline:
         definition shown, for a cursor line: the entry whose lines hold it is left out, so
         typing there does not change the outline until the cursor leaves."""
         self.mask = low, high = self._masked(cursor)
+        self.body = first, last = self._body(cursor)
         owner = self._owner(cursor)
-        key = (low, high, cursor // PAGE_LINES, owner, cap, self.revision)
+        key = (low, high, first, last, cursor // PAGE_LINES, owner, cap, self.revision)
         cached = self.renders.get(key)
         if cached is not None:
             self.renders.move_to_end(key)
             return cached
-        entries = [(i, e) for i, e in enumerate(self.entries) if e is not None and not low <= i < high]
+        shown = ("def", "class", "type")
+        entries = [
+            (i, e)
+            for i, e in enumerate(self.entries)
+            if e is not None and not low <= i < high and (e.kind in shown or not first <= i < last)
+        ]
         rendered = _render(entries, self.language)
         texts = [item[2] for item in rendered]
         tokens = counter.count_lines(texts)
