@@ -6,6 +6,7 @@ can change between two keystrokes must therefore come *after* everything that ca
 prompt (the text before the hole) is laid out from most to least stable::
 
     extra snippets, in the order given, each "<c> path: <label>\n<text>\n"  ┐
+    "<c> outline: <current file>\n" + the outline lines (when given)        │
     "<c> path: <current file>\n"        (only when the caller names it)      │ the head:
     top of the file: lines [0, T)        T a multiple of block_lines          │ byte-identical
     "<c> ...\n"                          (only when lines [T, W) are left out) │ while the cursor
@@ -19,12 +20,20 @@ cursor line % block_lines``. Typing inside a block changes only the volatile par
 into the next block extends the head (the old head stays its prefix), and only a move of W
 rewrites the window part of the head.
 
+The *outline* is the current file's map (:mod:`flashpro.completion.outline`): every
+definition's signature, top to bottom, including what lies below the cursor, so the names
+the continuation needs are in the prompt even when their definitions are far outside the
+window and the small suffix. The caller fits it to its own cap and keeps it byte-identical
+while no definition changes; here it is one more piece of the head, after the snippets (other
+files change less often while this one is edited) and before the file text it summarises.
+
 Choosing T and W (all counts exact, via :class:`~flashpro.tokens.LineCounter`):
 
 * ``prefix budget = budget - min(suffix_budget, budget // 2)``; the suffix gets the rest, so
   ``prompt_tokens + suffix_tokens <= budget`` always.
 * Extra snippets are kept in order while they fit half the prefix budget; the first that does
-  not fit ends the list (so a smaller budget keeps a prefix of the same list).
+  not fit ends the list (so a smaller budget keeps a prefix of the same list). The outline's
+  tokens come off what is left for the file.
 * If the whole file before the cursor fits, W = T = 0: the file part is contiguous.
 * Otherwise T is the largest multiple of block_lines whose lines fit a quarter of what is left
   after the snippets (imports and top-level definitions), and W is the smallest multiple of
@@ -43,8 +52,8 @@ Choosing T and W (all counts exact, via :class:`~flashpro.tokens.LineCounter`):
   price is about 10% fewer prompt tokens on average).
 * If the exact count of the assembled prompt still exceeds the budget (token joins across
   pieces, huge lines), W moves forward block by block (then line by line inside the cursor's
-  block), then the top and the marker go, then snippets from the end, then the file header,
-  and as a last resort the cursor line is cut by characters from its start.
+  block), then the top and the marker go, then snippets from the end, then the outline, then
+  the file header, and as a last resort the cursor line is cut by characters from its start.
 
 Known limit: the token at the end of the head can merge with the start of the volatile text
 when the first volatile line is blank (``"\\n\\n"`` is one token); that costs the last few

@@ -6,8 +6,9 @@ in a few tokens: each definition's signature line, in file order, with the inden
 shows nesting. Per language (:func:`language_of`; other languages get no outline):
 
 * Python: ``def`` / ``async def`` / ``class`` (continuation lines until the brackets close,
-  so multi-line parameter lists are whole), top-level and class-level assignments (first
-  line), and per class one line naming the ``self.<name>`` attributes its methods assign;
+  so multi-line parameter lists are whole), top-level and class-level assignments and
+  annotations (first line, trailing comment dropped, long values cut), and per class one line
+  naming the ``self.<name>`` attributes its methods use;
 * JavaScript / TypeScript: ``function``, ``class``, methods (an indented ``name(...)`` line
   that opens a block), ``interface`` / ``type`` / ``enum`` / ``namespace`` with their bodies
   (up to 30 lines), top-level ``const`` / ``let`` / ``var``, and per class the ``this.<name>``
@@ -22,12 +23,16 @@ objects that an edit did not touch are the same objects, so the comparison is a 
 identity check), and only the changed lines plus the 30 before them are scanned again. A
 document is scanned whole once, at its first outline.
 
-Stability. The rendered outline is byte-identical while no definition changes: the
-definition being typed on (the one whose lines hold the cursor) is left out until the cursor
-leaves it, so typing a signature does not rewrite the outline at every key. When it does not
-fit its token cap, definitions are kept by a cursor-independent priority except for the page
-(:data:`PAGE_LINES`) the cursor is in: nearest pages first, then shallow before nested, then
-file order; the kept ones are shown in file order.
+Stability. The rendered outline is byte-identical while no definition changes, and what the
+user is writing right now stays out of it until they leave it (it is in the prompt's window
+anyway): the entry whose lines hold the cursor (a signature being typed, an assignment), and
+the locals and attribute uses of the function around the cursor (so writing ``__init__`` does
+not rewrite the outline at every new ``self.<name>``; it changes once, when the cursor leaves
+the function). Typing there keeps the entries' revision, so the rendered outline is reused.
+When it does not fit its token cap, lines are kept by priority: the class around the cursor
+(its line, attributes and members), then top-level definitions, then the rest, each nearest
+page (:data:`PAGE_LINES`) first and shallow before nested; the kept lines are shown in file
+order. The selection depends on the cursor only through its page and its class.
 
 :func:`public_outline` is the same map for *another* file (an imported module): only what it
 exports (Python: names without a leading underscore, ``__init__`` kept; JS/TS: ``export``ed
@@ -37,207 +42,17 @@ declarations and the members of exported classes; Go: capitalised names).
 from __future__ import annotations
 
 import bisect
-import posixpath
-import re
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from flashpro.completion.signatures import MAX_SPAN, Entry, indent_of, language_of, lead, scan
 from flashpro.documents import TextBuffer
 from flashpro.tokens import LineCounter
 
-__all__ = [
-    "PAGE_LINES",
-    "Entry",
-    "Outlines",
-    "language_of",
-    "public_outline",
-    "scan",
-]
+__all__ = ["PAGE_LINES", "Outlines", "language_of", "public_outline"]
 
 PAGE_LINES = 512  # outline priority: definitions in pages nearer the cursor's come first
-_BACK = 30  # the most lines one entry spans; an edit rescans this many lines before it
-_SIGNATURE_LINES = 20  # a signature's brackets must close within this many lines
-
-_LANGUAGES: dict[str, str] = {
-    "python": "python",
-    "javascript": "js",
-    "javascriptreact": "js",
-    "typescript": "js",
-    "typescriptreact": "js",
-    "go": "go",
-}
-_EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".pyi": "python", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "js",
-    ".ts": "js", ".mts": "js", ".cts": "js", ".tsx": "js", ".go": "go",
-}  # fmt: skip
-
-_PY_DEF = re.compile(r"([ \t]*)(?:async[ \t]+)?(def|class)[ \t]+([A-Za-z_]\w*)")
-_PY_ASSIGN = re.compile(r"([ \t]*)([A-Za-z_]\w*)[ \t]*(?::[^=\n]*)?=(?!=)")
-_PY_SELF = re.compile(r"\bself\.([A-Za-z_]\w*)")
-_JS_FUNCTION = re.compile(
-    r"([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:async[ \t]+)?"
-    r"function\b[ \t]*\*?[ \t]*([A-Za-z_$][\w$]*)"
-)
-_JS_CLASS = re.compile(
-    r"([ \t]*)(?:export[ \t]+)?(?:default[ \t]+)?(?:declare[ \t]+)?(?:abstract[ \t]+)?"
-    r"class[ \t]+([A-Za-z_$][\w$]*)"
-)
-_JS_TYPE = re.compile(
-    r"([ \t]*)(?:export[ \t]+)?(?:declare[ \t]+)?(?:const[ \t]+)?(interface|type|enum|namespace)"
-    r"[ \t]+([A-Za-z_$][\w$]*)"
-)
-_JS_VAR = re.compile(r"()(?:export[ \t]+)?(?:declare[ \t]+)?(?:const|let|var)[ \t]+([A-Za-z_$][\w$]*)")
-_JS_METHOD = re.compile(
-    r"([ \t]+)(?:(?:public|private|protected|static|readonly|async|override|abstract|get|set)"
-    r"[ \t]+)*(#?[A-Za-z_$][\w$]*)[ \t]*(?:<[^>\n]*>)?[ \t]*\("
-)
-_JS_THIS = re.compile(r"\bthis\.(#?[A-Za-z_$][\w$]*)")
-_JS_NOT_METHODS = frozenset(
-    "if for while switch catch return function typeof await new super this else do with yield "
-    "delete void throw constructor_ case".split()
-)
-_GO_FUNC = re.compile(r"()func[ \t]+(?:\([^)]*\)[ \t]*)?([A-Za-z_]\w*)")
-_GO_TYPE = re.compile(r"()type[ \t]+([A-Za-z_]\w*)")
-_GO_VAR = re.compile(r"()(?:var|const)[ \t]*(\(|[A-Za-z_]\w*)")
-_STRINGS = re.compile(r"""'(?:\\.|[^'\\\n])*'?|"(?:\\.|[^"\\\n])*"?|`[^`\n]*`?""")
-_OPEN = {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One definition: its text in the outline, where it sits, and what it names."""
-
-    text: str  # the line(s) as shown, each ending with "\n"; "" for attribute entries
-    indent: int  # width of the first line's leading whitespace
-    name: str  # the name defined ("" for attribute entries)
-    kind: str  # "def", "class", "type", "var", "attrs"
-    span: int = 1  # document lines covered
-    public: bool = True
-    attrs: tuple[str, ...] = ()  # kind "attrs": the names assigned through self. / this.
-
-
-def language_of(language_id: str = "", path: str = "") -> str | None:
-    """"python", "js" or "go" for a language id (else a file name); None when not mapped."""
-    found = _LANGUAGES.get(language_id.lower())
-    if found is None and path:
-        found = _EXTENSIONS.get(posixpath.splitext(path.lower())[1])
-    return found
-
-
-def _depth(line: str, brackets: str, comment: str) -> int:
-    """Net bracket depth of one line (strings and the trailing comment ignored)."""
-    code = _STRINGS.sub("", line)
-    cut = code.find(comment)
-    if cut >= 0:
-        code = code[:cut]
-    return sum(_OPEN[char] for char in code if char in brackets)
-
-
-def _block(lines: Sequence[str], i: int, brackets: str, comment: str, limit: int) -> tuple[str, int]:
-    """Line `i` and the lines after it until the brackets opened there close (at most `limit`
-    lines); only line `i` when they do not close in time, or when a line that is not a closing
-    bracket comes back to line `i`'s indentation first (code still being typed). Returns
-    (text, lines covered)."""
-    depth = _depth(lines[i], brackets, comment)
-    indent = _indent(_lead(lines[i]))
-    end = i + 1
-    while depth > 0 and end < len(lines) and end - i < limit:
-        line = lines[end]
-        stripped = line.strip()
-        if stripped and _indent(_lead(line)) <= indent and stripped[0] not in ")]}":
-            break
-        depth += _depth(line, brackets, comment)
-        end += 1
-    if depth > 0:
-        end = i + 1
-    text = "".join(line.rstrip() + "\n" for line in lines[i:end])
-    return text, end - i
-
-
-def _lead(text: str) -> str:
-    """The leading whitespace of `text`."""
-    return text[: len(text) - len(text.lstrip(" \t"))]
-
-
-def _indent(text: str) -> int:
-    return len(text.expandtabs(4))
-
-
-def _python(lines: Sequence[str], i: int) -> Entry | None:
-    line = lines[i]
-    match = _PY_DEF.match(line)
-    if match:
-        text, span = _block(lines, i, "()[]{}", "#", _SIGNATURE_LINES)
-        name = match.group(3)
-        public = not name.startswith("_") or name == "__init__"
-        return Entry(text, _indent(match.group(1)), name, match.group(2), span, public)
-    names = ()
-    if "self." in line:
-        names = tuple(dict.fromkeys(_PY_SELF.findall(_STRINGS.sub("", line.split("#", 1)[0]))))
-    indent = _indent(line[: len(line) - len(line.lstrip())])
-    match = _PY_ASSIGN.match(line)
-    if match and match.group(2) not in ("self", "cls"):
-        name = match.group(2)
-        span = _block(lines, i, "()[]{}", "#", _BACK)[1]
-        return Entry(line.rstrip() + "\n", indent, name, "var", span, not name.startswith("_"), names)
-    if names:
-        return Entry("", indent, "", "attrs", 1, True, names)
-    return None
-
-
-def _js(lines: Sequence[str], i: int) -> Entry | None:
-    line = lines[i]
-    exported = line.lstrip().startswith("export")
-    for pattern, kind, brackets, limit in (
-        (_JS_FUNCTION, "def", "()", _SIGNATURE_LINES),
-        (_JS_CLASS, "class", "", 1),
-        (_JS_TYPE, "type", "{}()[]", _BACK),
-    ):
-        match = pattern.match(line)
-        if match:
-            text, span = _block(lines, i, brackets, "//", limit) if brackets else (line.rstrip() + "\n", 1)
-            return Entry(text, _indent(match.group(1)), match.groups()[-1], kind, span, exported)
-    match = _JS_VAR.match(line)
-    if match:
-        text, span = _block(lines, i, "()", "//", _SIGNATURE_LINES)
-        return Entry(text, 0, match.group(2), "var", span, exported)
-    match = _JS_METHOD.match(line)
-    if match and match.group(2) not in _JS_NOT_METHODS:
-        text, span = _block(lines, i, "()", "//", _SIGNATURE_LINES)
-        inside = text[match.end() :]
-        if text.rstrip().endswith("{") and "=>" not in inside and not re.search(r"['\"`]", inside):
-            name = match.group(2)
-            private = name.startswith("#") or re.match(r"[ \t]*(?:\w+[ \t]+)*private\b", line) is not None
-            return Entry(text, _indent(match.group(1)), name, "def", span, not private)
-    if "this." in line:
-        names = tuple(dict.fromkeys(_JS_THIS.findall(_STRINGS.sub("", line.split("//", 1)[0]))))
-        if names:
-            return Entry("", _indent(line[: len(line) - len(line.lstrip())]), "", "attrs", 1, True, names)
-    return None
-
-
-def _go(lines: Sequence[str], i: int) -> Entry | None:
-    line = lines[i]
-    for pattern, kind, brackets, limit in (
-        (_GO_FUNC, "def", "()", _SIGNATURE_LINES),
-        (_GO_TYPE, "type", "{}()", _BACK),
-        (_GO_VAR, "var", "()", _BACK),
-    ):
-        match = pattern.match(line)
-        if match:
-            text, span = _block(lines, i, brackets, "//", limit)
-            name = match.group(2)
-            return Entry(text, 0, name, kind, span, name[:1].isupper() or name == "(")
-    return None
-
-
-_SCANNERS = {"python": _python, "js": _js, "go": _go}
-
-
-def scan(lines: Sequence[str], i: int, language: str) -> Entry | None:
-    """The definition that starts at line `i`, if any."""
-    return _SCANNERS[language](lines, i)
+_BACK = MAX_SPAN  # an edit rescans this many lines before it (an entry spans at most that)
 
 
 def _render(
@@ -289,9 +104,9 @@ def _render(
         merged.append((line, end, text, kind))
         names = [name for name in attrs.get(index, ()) if name not in members.get(index, ())]
         if names:
-            pad = _lead(text) + ("\t" if text.startswith("\t") else "    ")
-            if index + 1 < len(out) and len(_lead(out[index + 1][2])) > len(_lead(text)):
-                pad = _lead(out[index + 1][2])  # the file's own nesting unit
+            pad = lead(text) + ("\t" if text.startswith("\t") else "    ")
+            if index + 1 < len(out) and len(lead(out[index + 1][2])) > len(lead(text)):
+                pad = lead(out[index + 1][2])  # the file's own nesting unit
             merged.append((line, end, f"{pad}{comment} {', '.join(prefix + n for n in names)}\n", "attrs"))
     return merged
 
@@ -367,7 +182,7 @@ class _FileOutline:
         are in the prompt's window anyway): writing a method does not rewrite the outline at
         each new ``self.<name>``; it changes once, when the cursor leaves the method."""
         text = self.snapshot[cursor] if cursor < len(self.snapshot) else ""
-        depth = _indent(_lead(text)) if text.strip() else _indent(_lead(text)) or 1 << 30
+        depth = indent_of(lead(text)) if text.strip() else indent_of(lead(text)) or 1 << 30
         start = -1
         for line in range(min(cursor, len(self.entries) - 1), -1, -1):
             entry = self.entries[line]
@@ -446,9 +261,9 @@ def _fit(
 
     def priority(index: int) -> tuple[int, int, int, int]:
         line, _, text, _ = rendered[index]
-        nesting = len(_lead(text))
+        nesting = len(lead(text))
         distance = abs(line // PAGE_LINES - page)
-        group = 0 if index in members else 1 if distance == 0 else 2 if nesting == 0 else 3
+        group = 0 if index in members else 1 if nesting == 0 else 2
         return group, distance, nesting, index
 
     kept: list[int] = []

@@ -56,7 +56,7 @@ _HEAD_CHARS = 16_384
 # Lines at the top of a file searched for imports (they pick the extra context first).
 _IMPORT_LINES = 200
 # The current file's outline may take up to this share (1/n) of the prompt's budget.
-_OUTLINE_SHARE = 4
+_OUTLINE_SHARE = 3
 # How long a stream whose request the editor cancelled waits for a keystroke that follows it.
 _FOLLOW_GRACE_S = 0.25
 

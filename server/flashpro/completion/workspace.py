@@ -16,8 +16,9 @@ call. This module finds such a module under the workspace root and reads it, wit
   folders; a bare JavaScript package name is never resolved (``node_modules`` is not project
   code).
 
-Outlines are cached per path and re-read only when the file's size or modification time
-changes (one ``stat`` per use). Nothing here touches the network.
+Where an import leads is looked up once per (import, current file); outlines are cached per
+path and re-read only when the file's size or modification time changes (one ``stat`` per
+use). Nothing here touches the network.
 """
 
 from __future__ import annotations
@@ -58,9 +59,22 @@ class WorkspaceModules:
         self._max_files = max_files
         self._outlines: OrderedDict[str, tuple[int, int, str]] = OrderedDict()
         self._go_module: dict[str, str | None] = {}
+        self._found: OrderedDict[tuple[str, bool, str], list[str]] = OrderedDict()
 
     def find(self, stem: str, exact: bool, current_path: str) -> list[str]:
-        """Paths of workspace files that the import `stem` of `current_path` may name."""
+        """Paths of workspace files that the import `stem` of `current_path` may name (looked
+        up once per import: a module created later is found once an import names it anew)."""
+        key = (stem, exact, current_path)
+        found = self._found.get(key)
+        if found is None:
+            found = self._find(stem, exact, current_path)
+            self._found[key] = found
+            while len(self._found) > 4 * self._max_files:
+                self._found.popitem(last=False)
+        self._found.move_to_end(key)
+        return found
+
+    def _find(self, stem: str, exact: bool, current_path: str) -> list[str]:
         language = language_of("", current_path)
         if language is None or not self._roots:
             return []
