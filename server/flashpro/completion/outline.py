@@ -31,8 +31,10 @@ not rewrite the outline at every new ``self.<name>``; it changes once, when the 
 the function). Typing there keeps the entries' revision, so the rendered outline is reused.
 When it does not fit its token cap, lines are kept by priority: the class around the cursor
 (its line, attributes and members), then top-level definitions, then the rest, each nearest
-page (:data:`PAGE_LINES`) first and shallow before nested; the kept lines are shown in file
-order. The selection depends on the cursor only through its page and its class.
+page (:data:`PAGE_HEADS` definitions) first and shallow before nested; the kept lines are
+shown in file order. The selection depends on the cursor only through its page and its
+class, and on line numbers not at all: rendered outlines are cached under keys that lines
+without definitions coming or going (Enter, a new local) leave unchanged.
 
 :func:`public_outline` is the same map for *another* file (an imported module): only what it
 exports (Python: names without a leading underscore, ``__init__`` kept; JS/TS: ``export``ed
@@ -49,9 +51,9 @@ from flashpro.completion.signatures import MAX_SPAN, Entry, indent_of, language_
 from flashpro.documents import TextBuffer
 from flashpro.tokens import LineCounter
 
-__all__ = ["PAGE_LINES", "Outlines", "language_of", "public_outline"]
+__all__ = ["PAGE_HEADS", "Outlines", "language_of", "public_outline"]
 
-PAGE_LINES = 512  # outline priority: definitions in pages nearer the cursor's come first
+PAGE_HEADS = 64  # outline priority: definitions in pages (of this many) nearer the cursor's first
 _BACK = MAX_SPAN  # an edit rescans this many lines before it (an entry spans at most that)
 
 
@@ -117,55 +119,112 @@ def public_outline(lines: Sequence[str], language: str) -> list[str]:
     return [item[2] for item in _render(entries, language, public_only=True)]
 
 
+_HEADS = ("def", "class", "type")  # kinds always shown; a function's other entries can be hidden
+
+
 class _FileOutline:
-    """One document's entries (one slot per line) and the line list they were scanned from."""
+    """One document's entries (one slot per line), the sorted lines that hold entries (all, and
+    definitions only), and the line list they were scanned from.
+
+    Rendered outlines are cached under a key that does not move when lines without entries come
+    or go (the entries' revision, the hidden function and entry named by definition ordinals,
+    the cursor's page and class by definition ordinals, the cap), so pressing Enter or typing a
+    local reuses the outline instead of rendering it again.
+    """
 
     __slots__ = (
-        "body", "classes", "entries", "language", "mask", "renders", "revision", "snapshot", "start_hint", "version",
+        "at", "body", "entries", "heads", "language", "mask", "renders", "revision", "snapshot", "start_hint",
+        "version",
     )
 
     def __init__(self, language: str, lines: list[str], version: int) -> None:
         self.language = language
         self.snapshot = lines
         self.entries: list[Entry | None] = [scan(lines, i, language) for i in range(len(lines))]
-        self.revision = 0  # changes whenever an entry outside the mask changes
+        self.at = [i for i, entry in enumerate(self.entries) if entry is not None]
+        self.heads = [i for i in self.at if self.entries[i].kind in _HEADS]  # type: ignore[union-attr]
+        self.revision = 0  # changes whenever an entry the last outline showed (or would) changes
         self.version = version
         self.start_hint: int | None = None
-        self.mask = (-1, -1)  # the lines left out of the last outline (what the cursor is on)
-        self.body = (-1, -1)  # the lines of the function around the cursor (locals, attributes)
-        self.renders: OrderedDict[tuple[int, ...], tuple[list[str], int, int]] = OrderedDict()
-        self.classes: tuple[int, list[int]] | None = None  # (revision, lines of class entries)
+        self.mask = (-1, -1)  # lines of the entry the cursor was on at the last outline
+        self.body = (-1, -1)  # lines of the function the cursor was in (its locals are hidden)
+        self.renders: OrderedDict[tuple[object, ...], tuple[list[str], int]] = OrderedDict()
 
+    # -- keeping up with edits -------------------------------------------------------------
     def sync(self, lines: list[str], version: int) -> None:
-        """Rescan what changed between the snapshot and `lines` (see the module docstring).
-        Changes to the entries under the last mask alone (typing on the line the cursor is on)
-        keep the revision: the outlines rendered with that mask stay right."""
+        """Rescan what changed between the snapshot and `lines`: the changed lines, and the
+        entries up to MAX_SPAN lines before them (only an entry's extent depends on the lines
+        after it; whether a line starts one depends on that line alone)."""
         old, hint = self.snapshot, self.start_hint or 0
         self.snapshot, self.version, self.start_hint = lines, version, None
         start, old_end, new_end = _changed_span(old, lines, hint)
         if start == old_end == new_end:
             return
-        first = max(0, start - _BACK)
-        fresh = [scan(lines, i, self.language) for i in range(first, new_end)]
-        previous = self.entries[first:old_end]
-        if fresh != previous:
-            if len(fresh) == len(previous) and all(
-                self._unseen(first + i, a, b) for i, (a, b) in enumerate(zip(fresh, previous, strict=True)) if a != b
-            ):
-                for key in [key for key in self.renders if key[:4] != (*self.mask, *self.body)]:
-                    del self.renders[key]  # they show the masked lines as they were
-            else:
-                self.revision += 1
-                self.renders.clear()
-        self.entries[first:old_end] = fresh
+        entries, language, delta = self.entries, self.language, new_end - old_end
+        back = [i for i in range(max(0, start - _BACK), start) if entries[i] is not None]
+        back_fresh = [scan(lines, i, language) for i in back]
+        fresh = [scan(lines, i, language) for i in range(start, new_end)]
+        previous = entries[start:old_end]
+        back_old = [entries[i] for i in back]
+        if back_fresh != back_old or fresh != previous:
+            self._judge(back, back_old, back_fresh, start, old_end, previous, fresh, delta)
+        for i, entry in zip(back, back_fresh, strict=True):
+            entries[i] = entry
+        entries[start:old_end] = fresh
+        if delta or [e is None for e in fresh] != [e is None for e in previous]:
+            self._relocate(start, old_end, delta)
+        if delta:
+            self.mask = _moved(self.mask, start, old_end, delta)
+            self.body = _moved(self.body, start, old_end, delta)
 
-    def _unseen(self, line: int, new: Entry | None, old: Entry | None) -> bool:
-        """Whether a change of the entry at `line` leaves the last masked outline as it was."""
-        if self.mask[0] <= line < self.mask[1]:
-            return True
-        shown = ("def", "class", "type")
-        return self.body[0] <= line < self.body[1] and all(e is None or e.kind not in shown for e in (new, old))
+    def _judge(
+        self,
+        back: list[int],
+        back_old: list[Entry | None],
+        back_fresh: list[Entry | None],
+        start: int,
+        old_end: int,
+        previous: list[Entry | None],
+        fresh: list[Entry | None],
+        delta: int,
+    ) -> None:
+        """Bump the revision unless only lines without entries moved, or only entries the last
+        outline hid (the entry under the cursor, its function's locals) changed."""
+        changed = [e for e in back_old if e] + [e for e in previous if e]
+        now = [e for e in back_fresh if e] + [e for e in fresh if e]
+        if changed == now:
+            return  # lines without entries came or went: every outline stays right
+        mask, body = self.mask, self.body
+        inside = start >= min(mask[0], body[0]) >= 0 and old_end <= max(mask[1], body[1])
+        if inside:
+            # Lines typed at the cursor belong to the function around it, not to the entry it
+            # was on: with lines added or removed, the entry mask no longer hides anything.
+            new_mask = mask if not delta else (-1, -1)
+            new_body = _moved(body, start, old_end, delta)
+            seen_old = [e for i, e in zip(back, back_old) if _shown(i, e, mask, body)]
+            seen_old += [e for i, e in enumerate(previous, start) if _shown(i, e, mask, body)]
+            seen_new = [e for i, e in zip(back, back_fresh) if _shown(i, e, new_mask, new_body)]
+            seen_new += [e for i, e in enumerate(fresh, start) if _shown(i, e, new_mask, new_body)]
+            if seen_old == seen_new:
+                current = self._hidden_key(mask, body)
+                for key in [key for key in self.renders if key[1] != current]:
+                    del self.renders[key]  # they show the hidden entries as they were
+                return
+        self.revision += 1
+        self.renders.clear()
 
+    def _relocate(self, start: int, old_end: int, delta: int) -> None:
+        """Update the sorted entry lines after an edit of [start, old_end) (delta lines more)."""
+        for lines, wanted in ((self.at, None), (self.heads, _HEADS)):
+            low = bisect.bisect_left(lines, start)
+            high = bisect.bisect_left(lines, old_end)
+            middle = [
+                i for i in range(start, old_end + delta)
+                if (e := self.entries[i]) is not None and (wanted is None or e.kind in wanted)
+            ]
+            lines[low:] = middle + ([i + delta for i in lines[high:]] if delta else lines[high:])
+
+    # -- rendering --------------------------------------------------------------------------
     def _masked(self, cursor: int) -> tuple[int, int]:
         """The lines of the outermost entry whose lines hold the cursor, else the cursor line."""
         low, high = cursor, cursor + 1
@@ -183,73 +242,111 @@ class _FileOutline:
         each new ``self.<name>``; it changes once, when the cursor leaves the method."""
         text = self.snapshot[cursor] if cursor < len(self.snapshot) else ""
         depth = indent_of(lead(text)) if text.strip() else indent_of(lead(text)) or 1 << 30
-        start = -1
-        for line in range(min(cursor, len(self.entries) - 1), -1, -1):
-            entry = self.entries[line]
-            if entry is None or entry.kind not in ("def", "class", "type"):
-                continue
+        heads = self.heads
+        index = bisect.bisect_right(heads, cursor) - 1
+        while index >= 0:
+            entry = self.entries[heads[index]]
+            assert entry is not None
             if entry.indent < depth:
-                if entry.kind != "def":
-                    return -1, -1
-                start = line
                 break
-        if start < 0:
+            index -= 1
+        if index < 0 or self.entries[heads[index]].kind != "def":  # type: ignore[union-attr]
             return -1, -1
+        start = heads[index]
         indent = self.entries[start].indent  # type: ignore[union-attr]
-        end = cursor + 1
-        while end < len(self.entries):
-            entry = self.entries[end]
+        at = self.at
+        position = bisect.bisect_right(at, cursor)
+        while position < len(at):
+            entry = self.entries[at[position]]
             if entry is not None and entry.kind != "attrs" and entry.indent <= indent:
-                break
-            end += 1
-        return start, end
+                return start, at[position]
+            position += 1
+        return start, len(self.entries)
 
-    def _owner(self, cursor: int) -> int:
-        """The line of the last class entry at or before the cursor (-1 when none)."""
-        if self.classes is None or self.classes[0] != self.revision:
-            lines = [i for i, entry in enumerate(self.entries) if entry is not None and entry.kind == "class"]
-            self.classes = (self.revision, lines)
-        lines = self.classes[1]
-        at = bisect.bisect_right(lines, cursor)
-        return lines[at - 1] if at else -1
+    def _hidden_key(self, mask: tuple[int, int], body: tuple[int, int]) -> tuple[object, ...]:
+        """What the outline hides, in terms that survive lines moving: the function by the
+        ordinals of the definitions that open and close it, the masked entry by its
+        definition ordinal (a definition) or its position among entries (anything else) when
+        the function does not hide it already."""
+        heads = self.heads
+        body_key: tuple[int, int] | None = None
+        if body[0] >= 0:
+            body_key = (bisect.bisect_left(heads, body[0]), bisect.bisect_left(heads, body[1]))
+        mask_key: tuple[str, int] | None = None
+        hidden = [i for i in range(mask[0], min(mask[1], len(self.entries))) if self.entries[i] is not None]
+        for line in hidden:
+            entry = self.entries[line]
+            assert entry is not None
+            if entry.kind in _HEADS:
+                mask_key = ("head", bisect.bisect_left(heads, line))
+                break
+            if not body[0] <= line < body[1]:
+                mask_key = ("entry", bisect.bisect_left(self.at, line))
+                break
+        return body_key, mask_key
 
     def render(self, cursor: int, cap: int, counter: LineCounter) -> tuple[list[str], int, int]:
         """Outline lines (within `cap` tokens), their token count and the line after the last
-        definition shown, for a cursor line: the entry whose lines hold it is left out, so
+        entry of the file, for a cursor line: the entry whose lines hold it is left out, so
         typing there does not change the outline until the cursor leaves."""
-        self.mask = low, high = self._masked(cursor)
-        self.body = first, last = self._body(cursor)
-        owner = self._owner(cursor)
-        key = (low, high, first, last, cursor // PAGE_LINES, owner, cap, self.revision)
+        self.mask = mask = self._masked(cursor)
+        self.body = body = self._body(cursor)
+        heads = self.heads
+        owner = -1
+        index = bisect.bisect_right(heads, cursor) - 1
+        while index >= 0:
+            if self.entries[heads[index]].kind == "class":  # type: ignore[union-attr]
+                owner = index
+                break
+            index -= 1
+        page = max(0, bisect.bisect_right(heads, cursor) - 1) // PAGE_HEADS
+        key = (self.revision, self._hidden_key(mask, body), page, owner, cap)
+        last = self.at[-1] + self.entries[self.at[-1]].span if self.at else 0  # type: ignore[union-attr]
         cached = self.renders.get(key)
         if cached is not None:
             self.renders.move_to_end(key)
-            return cached
-        shown = ("def", "class", "type")
-        entries = [
-            (i, e)
-            for i, e in enumerate(self.entries)
-            if e is not None and not low <= i < high and (e.kind in shown or not first <= i < last)
-        ]
-        rendered = _render(entries, self.language)
+            return cached[0], cached[1], last
+        shown = [(i, e) for i in self.at if _shown(i, (e := self.entries[i]), mask, body)]
+        rendered = _render(shown, self.language)  # type: ignore[arg-type]
         texts = [item[2] for item in rendered]
         tokens = counter.count_lines(texts)
-        end = max((item[1] for item in rendered), default=0)
         if tokens > cap:
-            texts, tokens, end = _fit(rendered, cursor, owner, cap, counter)
-        self.renders[key] = (texts, tokens, end)
+            owner_line = heads[owner] if owner >= 0 else -1
+            pages = [bisect.bisect_right(heads, item[0]) // PAGE_HEADS for item in rendered]
+            texts, tokens = _fit(rendered, pages, page, owner_line, cap, counter)
+        self.renders[key] = (texts, tokens)
         while len(self.renders) > 8:
             self.renders.popitem(last=False)
-        return texts, tokens, end
+        return texts, tokens, last
+
+
+def _shown(line: int, entry: Entry | None, mask: tuple[int, int], body: tuple[int, int]) -> bool:
+    """Whether an entry goes into the outline: not under the cursor, not a local of the
+    function around it."""
+    if entry is None or mask[0] <= line < mask[1]:
+        return False
+    return entry.kind in _HEADS or not body[0] <= line < body[1]
+
+
+def _moved(lines: tuple[int, int], start: int, old_end: int, delta: int) -> tuple[int, int]:
+    """A line range after [start, old_end) became delta lines longer."""
+    low, high = lines
+    if low < 0:
+        return lines
+    return (low + delta if low >= old_end else low), (high + delta if high >= old_end or high > start else high)
 
 
 def _fit(
-    rendered: list[tuple[int, int, str, str]], cursor: int, owner: int, cap: int, counter: LineCounter
-) -> tuple[list[str], int, int]:
+    rendered: list[tuple[int, int, str, str]],
+    pages: list[int],
+    page: int,
+    owner: int,
+    cap: int,
+    counter: LineCounter,
+) -> tuple[list[str], int]:
     """The outline lines that fit `cap`, in file order, taken by priority: the class around the
-    cursor (its line, then its members), the cursor's page, top-level definitions (nearest
-    pages first), then the rest (nearest pages first, shallow before nested)."""
-    page = cursor // PAGE_LINES
+    cursor (its line, attributes and members), then top-level definitions, then the rest, each
+    nearest page first and shallow before nested. Pages count definitions (PAGE_HEADS each)."""
     members: set[int] = set()  # the class around the cursor: its line and what is nested in it
     for index, item in enumerate(rendered):
         if item[0] == owner:
@@ -260,11 +357,9 @@ def _fit(
             break
 
     def priority(index: int) -> tuple[int, int, int, int]:
-        line, _, text, _ = rendered[index]
-        nesting = len(lead(text))
-        distance = abs(line // PAGE_LINES - page)
+        nesting = len(lead(rendered[index][2]))
         group = 0 if index in members else 1 if nesting == 0 else 2
-        return group, distance, nesting, index
+        return group, abs(pages[index] - page), nesting, index
 
     kept: list[int] = []
     used = 0
@@ -279,9 +374,8 @@ def _fit(
     exact = counter.count_lines(texts)
     while exact > cap and texts:
         texts.pop()
-        kept.pop()
         exact = counter.count_lines(texts)
-    return texts, exact, max((rendered[i][1] for i in kept), default=0)
+    return texts, exact
 
 
 def _changed_span(old: list[str], new: list[str], start: int) -> tuple[int, int, int]:
@@ -339,7 +433,7 @@ class Outlines:
         counter: LineCounter,
     ) -> tuple[list[str], int, int]:
         """The outline of a document at `version` for the cursor line, within `cap` tokens:
-        (lines, tokens, the line after the last definition shown)."""
+        (lines, tokens, the line after the file's last entry)."""
         tracked = self._files.get(uri)
         if tracked is None or tracked.language != language:
             tracked = _FileOutline(language, buffer.lines(0, buffer.line_count), version)

@@ -97,7 +97,9 @@ def language_of(language_id: str = "", path: str = "") -> str | None:
 
 def _depth(line: str, brackets: str, comment: str) -> int:
     """Net bracket depth of one line (strings and the trailing comment ignored)."""
-    code = _STRINGS.sub("", line)
+    if not any(char in line for char in brackets):
+        return 0
+    code = _STRINGS.sub("", line) if ("'" in line or '"' in line or "`" in line) else line
     cut = code.find(comment)
     if cut >= 0:
         code = code[:cut]
@@ -121,6 +123,8 @@ def _block(lines: Sequence[str], i: int, brackets: str, comment: str, limit: int
         end += 1
     if depth > 0:
         end = i + 1
+    if end == i + 1:
+        return lines[i].rstrip() + "\n", 1
     text = "".join(line.rstrip() + "\n" for line in lines[i:end])
     return text, end - i
 
