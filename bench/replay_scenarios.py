@@ -4,8 +4,9 @@ type them back, the human timing of those keystrokes, and the fake model that an
 Everything here is deterministic for a given seed:
 
 * a scenario is a function body of `min_lines`..`max_lines` lines taken from the middle of a real
-  Python file of >= 300 lines (the file list is fixed; which body is chosen comes from a seeded
-  RNG); `large_scenario` builds a 10,000-line file by concatenating real stdlib modules;
+  Python file of >= 300 lines (the file lists are fixed: `CORPORA`, "small" by default, "large"
+  for class-heavy modules of 1,300-3,300 lines; which body is chosen comes from a seeded RNG);
+  `large_scenario` builds a 10,000-line file by concatenating real stdlib modules;
 * the document the editor opens is the file with the block removed; the cursor sits where the
   block began (after its first line's indentation) and the user types the block back;
 * a key types one character, except Enter, which also inserts the next line's indentation (as an
@@ -13,7 +14,9 @@ Everything here is deterministic for a given seed:
 * the time before each key depends only on (seed, scenario, position in the block), so every
   strategy meets the same gaps at the same places;
 * the fake model's answer depends only on (seed, scenario, cursor position): the true
-  continuation with probability `p_right`, else a real line from elsewhere in the file.
+  continuation with probability `p_right`, else a real line from elsewhere in the file; when
+  grounded (the default), the project names the true continuation needs and the request does not
+  show come out wrong (`replay_names`).
 """
 
 from __future__ import annotations

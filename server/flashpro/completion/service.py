@@ -38,10 +38,10 @@ from flashpro.completion.budget import Limits
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout, shared_counter
 from flashpro.completion.outline import Outlines, language_of
-from flashpro.completion.workspace import WorkspaceModules
 from flashpro.completion.postprocess import first_line, tidy
 from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
+from flashpro.completion.workspace import WorkspaceModules
 from flashpro.config import Settings
 from flashpro.documents import Document, Position, uri_to_path
 from flashpro.providers import CallTrace, DeepSeekProvider, FimRequest, ProviderError
