@@ -67,6 +67,8 @@ async def test_replay_runs_and_its_figures_add_up() -> None:
         assert r["requests_per_100_keys"] == 100 * r["requests"] / (r["keystrokes"] + r["accept_actions"]), name
         assert r["billed_usd"] >= 0 and r["unpriced_requests"] == 0, name
         assert r["fake_model_unmatched"] == 0, name  # every prompt ended with the text before the cursor
+        assert 0 <= r["unseen_name_answers"] <= r["model_answers"] <= r["requests"], name  # grounding counts
+        assert r["cold_requests"] == 1 and abs(r["cold_usd"] + r["warm_usd"] - r["billed_usd"]) < 1e-12, name
     flashpro = report["strategies"]["flashpro"]
     assert flashpro["lsp_requests"] >= flashpro["keystrokes"] + flashpro["accept_actions"]
     assert "error" not in flashpro["ledger"] and flashpro["ledger"]["calls"] > 0

@@ -122,6 +122,9 @@ def test_the_definition_being_typed_joins_the_outline_when_the_cursor_leaves_it(
 def test_names_below_the_cursor_are_in_the_outline() -> None:
     doc = Doc(PYTHON, Outlines())
     assert any("bounding_box(shape, margin=0)" in line for line in doc.outline(cursor=3))
+    # When the prompt holds the file down to a line, only what starts after it is needed.
+    lines, _, _ = doc.outlines.outline(URI, "python", doc.buffer, doc.version, 3, 10_000, shared_counter(), after=19)
+    assert lines == ["def _helper(x):\n", "def bounding_box(shape, margin=0):\n"]
 
 
 def test_incremental_outline_equals_a_fresh_scan_after_any_edit() -> None:
@@ -238,3 +241,8 @@ def test_outlines_reused_while_typing_equal_a_fresh_scan() -> None:
         fresh = Doc(doc.buffer.text, Outlines())
         assert doc.outline(line) == fresh.outline(line), step
         assert doc.outline(line, cap=80) == fresh.outline(line, cap=80), step
+        after = [
+            d.outlines.outline(d.uri, "python", d.buffer, d.version, line, 10_000, shared_counter(), line + 3)[0]
+            for d in (doc, fresh)
+        ]
+        assert after[0] == after[1], step

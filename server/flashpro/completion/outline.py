@@ -285,10 +285,13 @@ class _FileOutline:
                 break
         return body_key, mask_key
 
-    def render(self, cursor: int, cap: int, counter: LineCounter) -> tuple[list[str], int, int]:
+    def render(
+        self, cursor: int, cap: int, counter: LineCounter, after: int | None = None
+    ) -> tuple[list[str], int, int]:
         """Outline lines (within `cap` tokens), their token count and the line after the last
         entry of the file, for a cursor line: the entry whose lines hold it is left out, so
-        typing there does not change the outline until the cursor leaves."""
+        typing there does not change the outline until the cursor leaves. With `after`, only
+        what starts at or after that line (the rest of the file is in the prompt)."""
         self.mask = mask = self._masked(cursor)
         self.body = body = self._body(cursor)
         heads = self.heads
@@ -300,7 +303,8 @@ class _FileOutline:
                 break
             index -= 1
         page = max(0, bisect.bisect_right(heads, cursor) - 1) // PAGE_HEADS
-        key = (self.revision, self._hidden_key(mask, body), page, owner, cap)
+        since = -1 if after is None else bisect.bisect_left(self.at, after)
+        key = (self.revision, self._hidden_key(mask, body), page, owner, cap, since)
         last = self.at[-1] + self.entries[self.at[-1]].span if self.at else 0  # type: ignore[union-attr]
         cached = self.renders.get(key)
         if cached is not None:
@@ -308,6 +312,8 @@ class _FileOutline:
             return cached[0], cached[1], last
         shown = [(i, e) for i in self.at if _shown(i, (e := self.entries[i]), mask, body)]
         rendered = _render(shown, self.language)  # type: ignore[arg-type]
+        if after is not None:
+            rendered = [item for item in rendered if item[0] >= after]
         texts = [item[2] for item in rendered]
         tokens = counter.count_lines(texts)
         if tokens > cap:
@@ -431,9 +437,11 @@ class Outlines:
         cursor: int,
         cap: int,
         counter: LineCounter,
+        after: int | None = None,
     ) -> tuple[list[str], int, int]:
         """The outline of a document at `version` for the cursor line, within `cap` tokens:
-        (lines, tokens, the line after the file's last entry)."""
+        (lines, tokens, the line after the file's last entry). With `after`, only the part of
+        it that starts at or after that line."""
         tracked = self._files.get(uri)
         if tracked is None or tracked.language != language:
             tracked = _FileOutline(language, buffer.lines(0, buffer.line_count), version)
@@ -443,4 +451,4 @@ class Outlines:
         elif tracked.version != version:
             tracked.sync(buffer.lines(0, buffer.line_count), version)
         self._files.move_to_end(uri)
-        return tracked.render(cursor, cap, counter)
+        return tracked.render(cursor, cap, counter, after)

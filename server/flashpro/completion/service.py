@@ -18,8 +18,9 @@ For each request, in order:
    for a 250 ms grace for such a follower, then aborts the HTTP call.
 4. **Cache-aware prompt** — `layout.build_layout` with the previous window start of the same
    document as anchor, extra context from other files (`extra.ExtraContext`), the current
-   file's outline (`outline.Outlines`; left out when the prompt and suffix already show every
-   definition), and stop sequences chosen for a single- or multi-line answer.
+   file's outline (`outline.Outlines`; when the prompt holds the file from its first line, only
+   the definitions after what prompt and suffix show), and stop sequences chosen for a single-
+   or multi-line answer.
 
 Every call, whatever its end, is reported to `CallSink.call_finished`.
 """
@@ -254,14 +255,16 @@ class CompletionService:
         extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
         snippets = self.extra.select(doc.uri, head, extra_budget)
         previous = self._layouts.get(doc.uri)
-        outline: list[str] = []
-        outline_end = 0
         language = language_of(doc.language_id, uri_to_path(doc.uri))
-        if language is not None:
-            cap = (budget - min(suffix_budget, budget // 2)) // _OUTLINE_SHARE
-            outline, _, outline_end = self.outlines.outline(
-                doc.uri, language, doc.buffer, doc.version, cursor.line, cap, shared_counter()
+        cap = (budget - min(suffix_budget, budget // 2)) // _OUTLINE_SHARE
+
+        def outline(after: int | None = None) -> list[str]:
+            if language is None:
+                return []
+            lines, _, _ = self.outlines.outline(
+                doc.uri, language, doc.buffer, doc.version, cursor.line, cap, shared_counter(), after
             )
+            return lines
 
         def lay_out(outline: list[str]) -> Layout:
             return build_layout(
@@ -276,9 +279,13 @@ class CompletionService:
                 outline=outline,
             )
 
-        layout = lay_out(outline)
-        if outline and _shows_all(layout, cursor.line, outline_end):
-            layout = lay_out([])  # the file text in the prompt already holds every definition
+        full = outline()
+        layout = lay_out(full)
+        if full and layout.window_start == 0:
+            # The prompt holds the file from its first line to the cursor, the suffix a few lines
+            # more: only the definitions after those are missing from it.
+            rest = outline(cursor.line + layout.context.suffix.count("\n"))
+            layout = lay_out(rest)
         self._layouts[doc.uri] = layout
         return layout
 
@@ -414,7 +421,3 @@ class CompletionService:
                 items.append(Suggestion(short, line, column, request_id))
         return items
 
-
-def _shows_all(layout: Layout, line: int, end: int) -> bool:
-    """Whether the prompt and suffix show the file from its first line to (before) line `end`."""
-    return layout.window_start == 0 and end <= line + layout.context.suffix.count("\n")
