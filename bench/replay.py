@@ -86,6 +86,7 @@ class Config:
     p_right: float = 0.6
     grounded: bool = True  # the fake model gets a name wrong when the request does not show it
     quick: bool = False  # --quick: one short scenario (the targets say the figures are thin)
+    editor: str = "vscode"  # flashpro's client: "vscode" asks on every key, "neovim" after 200 ms idle
     latency_s: float = 0.15
     latency_per_miss_token_s: float = 0.00005
     chunk_delay_s: float = 0.005
@@ -119,7 +120,7 @@ async def run_flashpro(cfg: Config, scenarios: list[Scenario], prices: PriceTabl
     scratch = tempfile.TemporaryDirectory(prefix="flashpro-replay-")
     ledger_path = Path(scratch.name) / "ledger.sqlite3"
     options: dict[str, Any] = {"apiKey": "sk-test", "baseUrl": fake.url, "completion": dict(cfg.completion)}
-    strategy = FlashproStrategy(tally, options, ledger_path, server_log=cfg.server_log)
+    strategy = FlashproStrategy(tally, options, ledger_path, editor=cfg.editor, server_log=cfg.server_log)
     try:
         await strategy.start()
         try:
@@ -331,6 +332,10 @@ def _parser() -> argparse.ArgumentParser:
         help="pause before Enter (default) or after it, at the next line's first character",
     )
     parser.add_argument("--context-tokens", type=int, help="flashpro completion.contextTokens")
+    parser.add_argument(
+        "--editor", choices=("vscode", "neovim"), default="vscode",
+        help="flashpro's client: vscode asks on every key; neovim (0.12) only after 200 ms without typing",
+    )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--server-log", type=Path, help="append flashpro's stderr log to this file")
     return parser
@@ -358,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         timing=Timing(key_s=args.key_ms / 1000, pause_s=args.pause_ms / 1000, pause_at=args.pause_at),
         p_right=args.p_right,
         grounded=not args.ungrounded,
+        editor=args.editor,
         quick=args.quick,
         latency_s=args.latency,
         latency_per_miss_token_s=args.latency_per_miss_token,

@@ -55,14 +55,16 @@ __all__ = ["PAGE_HEADS", "Outlines", "language_of", "public_outline"]
 
 PAGE_HEADS = 64  # outline priority: definitions in pages (of this many) nearer the cursor's first
 _BACK = MAX_SPAN  # an edit rescans this many lines before it (an entry spans at most that)
+_HEADS = ("def", "class", "type")  # kinds always shown; a function's other entries can be hidden
 
 
 def _render(
     entries: Sequence[tuple[int, Entry]], language: str, public_only: bool = False
 ) -> list[tuple[int, int, str, str]]:
-    """(first document line, end line, text, kind) of each outline line, in file order. Entries inside
-    another's lines are part of it; locals are left out; attributes are gathered on one line
-    right after their class's signature (with the class's lines)."""
+    """(first document line, end line, text, kind) of each outline line, in file order.
+
+    Entries inside another's lines are part of it; locals are left out; attributes are gathered
+    on one line right after their class's signature (with the class's lines)."""
     out: list[tuple[int, int, str, str]] = []
     stack: list[tuple[int, Entry, int]] = []  # (indent, entry, index into out) of enclosing defs
     attrs: dict[int, dict[str, None]] = {}  # index of a class line in `out` -> attribute names
@@ -95,7 +97,7 @@ def _render(
         out.append((line, line + entry.span, entry.text, entry.kind))
         if parent is not None and parent.kind == "class" and stack[-1][2] >= 0:
             members.setdefault(stack[-1][2], set()).add(entry.name)
-        if entry.kind in ("class", "def", "type"):
+        if entry.kind in _HEADS:
             stack.append((entry.indent, entry, len(out) - 1))
     if not attrs:
         return out
@@ -117,9 +119,6 @@ def public_outline(lines: Sequence[str], language: str) -> list[str]:
     """The outline of another file's exported definitions (see the module docstring)."""
     entries = [(i, entry) for i in range(len(lines)) if (entry := scan(lines, i, language)) is not None]
     return [item[2] for item in _render(entries, language, public_only=True)]
-
-
-_HEADS = ("def", "class", "type")  # kinds always shown; a function's other entries can be hidden
 
 
 class _FileOutline:

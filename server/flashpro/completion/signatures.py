@@ -65,7 +65,7 @@ _JS_METHOD = re.compile(
 _JS_THIS = re.compile(r"\bthis\.(#?[A-Za-z_$][\w$]*)")
 _JS_NOT_METHODS = frozenset(
     "if for while switch catch return function typeof await new super this else do with yield "
-    "delete void throw constructor_ case".split()
+    "delete void throw case".split()
 )
 _GO_FUNC = re.compile(r"()func[ \t]+(?:\([^)]*\)[ \t]*)?([A-Za-z_]\w*)")
 _GO_TYPE = re.compile(r"()type[ \t]+([A-Za-z_]\w*)")
@@ -84,7 +84,7 @@ class Entry:
     kind: str  # "def", "class", "type", "var", "attrs"
     span: int = 1  # document lines covered
     public: bool = True
-    attrs: tuple[str, ...] = ()  # kind "attrs": the names assigned through self. / this.
+    attrs: tuple[str, ...] = ()  # attribute names the line uses through self. / this.
 
 
 def language_of(language_id: str = "", path: str = "") -> str | None:
@@ -150,6 +150,7 @@ def indent_of(text: str) -> int:
 
 
 def _python(lines: Sequence[str], i: int) -> Entry | None:
+    """A def / class (whole signature), an assignment or annotation, or a line using self."""
     line = lines[i]
     match = _PY_DEF.match(line)
     if match:
@@ -172,6 +173,7 @@ def _python(lines: Sequence[str], i: int) -> Entry | None:
 
 
 def _js(lines: Sequence[str], i: int) -> Entry | None:
+    """A function, class, type-like declaration, top-level variable, method, or use of this."""
     line = lines[i]
     exported = line.lstrip().startswith("export")
     for pattern, kind, brackets, limit in (
@@ -203,6 +205,7 @@ def _js(lines: Sequence[str], i: int) -> Entry | None:
 
 
 def _go(lines: Sequence[str], i: int) -> Entry | None:
+    """A func (methods too), a type with its body, a top-level var / const (blocks too)."""
     line = lines[i]
     for pattern, kind, brackets, limit in (
         (_GO_FUNC, "def", "()", SIGNATURE_LINES),
