@@ -2,7 +2,10 @@
 emulations of the peers' strategies, against the fake DeepSeek server; a comparison table.
 
     python bench/replay.py            # 3 scenarios, all strategies (about 2-3 minutes)
-    python bench/replay.py --quick    # 1 short scenario (about 30 s)
+    python bench/replay.py --quick    # 1 short scenario (about 30 s; a smoke run, figures are thin)
+    python bench/replay.py --seed 11  # another draw of blocks, answers and timing
+    python bench/replay.py --ungrounded  # the fake model knows every name
+    python bench/replay.py --corpus large --scenarios 6  # large class-heavy modules
     python bench/replay.py --large    # one block in a 10,000-line file (server overhead target)
     python bench/replay.py --json out.json
 
@@ -13,8 +16,11 @@ What happens (details in the bench/replay_*.py modules):
   it and a simulated user types it back: one key = one incremental didChange (Enter brings the
   next line's indentation), 60 ms +-40% per key and ~400 ms pauses at line ends, in real time;
 * the fake model answers with the true continuation 60% of the time (the same places for every
-  strategy) and with a real line from elsewhere in the file otherwise; the fake's latency model
-  is 150 ms + 0.05 ms per prompt-cache-miss token to the first byte, 5 ms between stream chunks;
+  strategy) and with a real line from elsewhere in the file otherwise; it is *grounded* (see
+  `replay_names`; `--ungrounded` turns it off): a true continuation that needs a project name
+  the request (prompt + suffix) does not show gets that name wrong, as a real model would. Each
+  strategy's table column counts the answers that needed such an unseen name. The fake's latency
+  model is 150 ms + 0.05 ms per prompt-cache-miss token to the first byte, 5 ms between chunks;
 * the user accepts a suggestion on screen when it is a prefix of what is left to type (or its
   first line is the rest of the current line: a partial accept), skipping those keys;
 * flashpro runs first, alone (its overhead is timed), with a fresh fake: one warm-up request on a
@@ -51,6 +57,7 @@ from bench.replay_metrics import BILLING_RULE, Tally, figures, percentile  # noq
 from bench.replay_peers import PEERS  # noqa: E402
 from bench.replay_report import render, targets  # noqa: E402
 from bench.replay_scenarios import (  # noqa: E402
+    CORPORA,
     FakeModel,
     Scenario,
     Timing,
@@ -71,11 +78,15 @@ STRATEGIES = ("flashpro", *PEERS)
 class Config:
     seed: int = 7
     scenarios: int = 3
+    corpus: str = "small"  # which files blocks are cut from (replay_scenarios.CORPORA)
     large: bool = False
     max_chars: int = 600
     strategies: tuple[str, ...] = STRATEGIES
     timing: Timing = field(default_factory=Timing)
     p_right: float = 0.6
+    grounded: bool = True  # the fake model gets a name wrong when the request does not show it
+    quick: bool = False  # --quick: one short scenario (the targets say the figures are thin)
+    editor: str = "vscode"  # flashpro's client: "vscode" asks on every key, "neovim" after 200 ms idle
     latency_s: float = 0.15
     latency_per_miss_token_s: float = 0.00005
     chunk_delay_s: float = 0.005
@@ -89,7 +100,7 @@ class Config:
 def make_scenarios(cfg: Config) -> list[Scenario]:
     if cfg.large:
         return [large_scenario(cfg.seed, max_chars=cfg.max_chars)]
-    return default_scenarios(cfg.scenarios, cfg.seed, max_chars=cfg.max_chars)
+    return default_scenarios(cfg.scenarios, cfg.seed, max_chars=cfg.max_chars, files=CORPORA[cfg.corpus])
 
 
 def make_fake(cfg: Config, scenarios: list[Scenario]) -> tuple[FakeDeepSeek, FakeModel]:
@@ -98,7 +109,7 @@ def make_fake(cfg: Config, scenarios: list[Scenario]) -> tuple[FakeDeepSeek, Fak
         latency_per_miss_token_s=cfg.latency_per_miss_token_s,
         chunk_delay_s=cfg.chunk_delay_s,
     ).start()
-    model = FakeModel(scenarios, cfg.seed, cfg.p_right)
+    model = FakeModel(scenarios, cfg.seed, cfg.p_right, grounded=cfg.grounded)
     fake.script_fim(model)
     return fake, model
 
@@ -109,12 +120,13 @@ async def run_flashpro(cfg: Config, scenarios: list[Scenario], prices: PriceTabl
     scratch = tempfile.TemporaryDirectory(prefix="flashpro-replay-")
     ledger_path = Path(scratch.name) / "ledger.sqlite3"
     options: dict[str, Any] = {"apiKey": "sk-test", "baseUrl": fake.url, "completion": dict(cfg.completion)}
-    strategy = FlashproStrategy(tally, options, ledger_path, server_log=cfg.server_log)
+    strategy = FlashproStrategy(tally, options, ledger_path, editor=cfg.editor, server_log=cfg.server_log)
     try:
         await strategy.start()
         try:
             warm = len(fake.requests_to("fim"))  # the warm-up call(s) are left out of the figures
             unmatched = model.unmatched
+            began_counts = model_snapshot(model)
             began = time.monotonic()
             starts = []
             for sc in scenarios:
@@ -123,6 +135,7 @@ async def run_flashpro(cfg: Config, scenarios: list[Scenario], prices: PriceTabl
             tally.wall_s = time.monotonic() - began
             await settled(fake)
             replayed = len(fake.requests_to("fim"))
+            grounding = model_counts(model, began_counts)  # the probe below is left out
             probe = await strategy.probe(scenarios[-1], cfg.probe) if cfg.probe else []
         finally:
             await strategy.stop()
@@ -145,6 +158,7 @@ async def run_flashpro(cfg: Config, scenarios: list[Scenario], prices: PriceTabl
             "file_lines": scenarios[-1].original.count("\n"),
         }
         result["fake_model_unmatched"] = model.unmatched - unmatched
+        result.update(grounding)
         result["warmup_ms"] = strategy.warmup_ms
         result["warmup_requests"] = warm
         result["ledger"] = read_ledger(ledger_path, every, prices)
@@ -152,6 +166,24 @@ async def run_flashpro(cfg: Config, scenarios: list[Scenario], prices: PriceTabl
         fake.stop()
         scratch.cleanup()
     return result
+
+
+def model_snapshot(model: FakeModel) -> dict[str, Any]:
+    """The fake model's running counts, to subtract later (see `model_counts`)."""
+    return {"answers": model.answers, "unseen": model.unseen_answers, "names": dict(model.unseen_names)}
+
+
+def model_counts(model: FakeModel, since: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fake model's answers and those whose true continuation needed a name the request did
+    not show (grounding), minus the counts in `since`, with the most frequent unseen names."""
+    base = since or {"answers": 0, "unseen": 0, "names": {}}
+    names = {n: c - base["names"].get(n, 0) for n, c in model.unseen_names.items()}
+    top = sorted(((n, c) for n, c in names.items() if c > 0), key=lambda item: (-item[1], item[0]))
+    return {
+        "model_answers": model.answers - base["answers"],
+        "unseen_name_answers": model.unseen_answers - base["unseen"],
+        "unseen_names_top": top[:12],
+    }
 
 
 async def settled(fake: FakeDeepSeek) -> None:
@@ -201,6 +233,7 @@ async def run_peer(name: str, cfg: Config, scenarios: list[Scenario], prices: Pr
         records = fake.requests_to("fim")
         result = figures(tally, records, prices, cold_ids(records, starts))
         result["fake_model_unmatched"] = model.unmatched
+        result.update(model_counts(model))
     finally:
         fake.stop()
     return result
@@ -277,10 +310,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--quick", action="store_true", help="one short scenario (about 30 s)")
     parser.add_argument("--large", action="store_true", help="one block in a 10,000-line file")
     parser.add_argument("--scenarios", type=int, help="number of scenarios (default 3; --quick 1)")
+    parser.add_argument(
+        "--corpus", choices=sorted(CORPORA), default="small",
+        help="small: six stdlib modules of 350-1,400 lines (default); large: class-heavy modules of 1,300-3,300 lines",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help=f"comma list of {', '.join(STRATEGIES)}")
     parser.add_argument("--serial", action="store_true", help="run every strategy alone (slower)")
     parser.add_argument("--p-right", type=float, default=0.6, help="share of right answers of the fake model")
+    parser.add_argument(
+        "--ungrounded", action="store_true",
+        help="the fake model knows every name (by default it gets a project name wrong when the request does not show it)",
+    )
     parser.add_argument("--latency", type=float, default=0.15, help="fake: seconds to first byte")
     parser.add_argument("--latency-per-miss-token", type=float, default=0.00005)
     parser.add_argument("--chunk-delay", type=float, default=0.005)
@@ -291,6 +332,10 @@ def _parser() -> argparse.ArgumentParser:
         help="pause before Enter (default) or after it, at the next line's first character",
     )
     parser.add_argument("--context-tokens", type=int, help="flashpro completion.contextTokens")
+    parser.add_argument(
+        "--editor", choices=("vscode", "neovim"), default="vscode",
+        help="flashpro's client: vscode asks on every key; neovim (0.12) only after 200 ms without typing",
+    )
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     parser.add_argument("--server-log", type=Path, help="append flashpro's stderr log to this file")
     return parser
@@ -310,12 +355,16 @@ def main(argv: list[str] | None = None) -> int:
     cfg = Config(
         seed=args.seed,
         scenarios=args.scenarios or (1 if args.quick else 3),
+        corpus=args.corpus,
         large=args.large,
         max_chars=250 if args.quick else 600,
         probe=10 if args.quick else 30,
         strategies=names,
         timing=Timing(key_s=args.key_ms / 1000, pause_s=args.pause_ms / 1000, pause_at=args.pause_at),
         p_right=args.p_right,
+        grounded=not args.ungrounded,
+        editor=args.editor,
+        quick=args.quick,
         latency_s=args.latency,
         latency_per_miss_token_s=args.latency_per_miss_token,
         chunk_delay_s=args.chunk_delay,

@@ -2,8 +2,10 @@
 
 Each keystroke is one incremental `textDocument/didChange` plus one `textDocument/inlineCompletion`
 (trigger Automatic) sent with an explicit id; a request still pending when the next key arrives
-gets `$/cancelRequest`. An accepted suggestion is applied as one edit, followed by its
-`flashpro.accept` command (whole accept) or `textDocument/didPartiallyAcceptCompletion` (first
+gets `$/cancelRequest`. With `editor="neovim"` (Neovim 0.12's capabilities and habit) the request
+goes out only after `idle_s` (200 ms) without typing, and latency counts from the last key (the
+server overhead still from the request). An accepted suggestion is applied as one edit, followed
+by its `flashpro.accept` command (whole accept) or `textDocument/didPartiallyAcceptCompletion` (first
 line only), then a new inlineCompletion, as VS Code re-triggers after an accept.
 
 Server overhead, for answers that returned items: the editor-seen time minus the time the fake
@@ -48,8 +50,12 @@ class FlashproStrategy:
         ledger: Path,
         editor: str = "vscode",
         server_log: Path | None = None,
+        idle_s: float = 0.2,
     ):
         self.tally = tally
+        self.idle_s = idle_s if editor == "neovim" else 0.0
+        self._idle: asyncio.TimerHandle | None = None
+        self._changed_at = 0.0
         self.init_options = init_options
         self.ledger = ledger
         self.editor = editor
@@ -130,7 +136,7 @@ class FlashproStrategy:
 
     def key(self, k: int, text: str) -> None:
         self._edit(k, text)
-        self._request()
+        self._ask()
 
     def accept(self, suggestion: Visible, n: int, k: int) -> None:
         assert self.session is not None
@@ -144,10 +150,13 @@ class FlashproStrategy:
         elif item is not None:
             payload = {"item": get_converter().unstructure(item), "acceptedLength": _utf16(inserted)}
             self.session.client.protocol.notify(DID_PARTIALLY_ACCEPT, payload)
-        self._request()
+        self._ask()
 
     async def close(self, sc: Scenario) -> None:
         assert self.session is not None
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
         self._cancel_pending()
         if self._futures:
             await asyncio.wait(list(self._futures), timeout=10)
@@ -195,8 +204,21 @@ class FlashproStrategy:
         future.add_done_callback(self._futures.discard)
         future.add_done_callback(lambda f: f.cancelled() or f.exception())
 
+    def _ask(self) -> None:
+        """Request now (VS Code), or once the user has not typed for `idle_s` (Neovim)."""
+        if not self.idle_s:
+            self._request()
+            return
+        if self._idle is not None:
+            self._idle.cancel()
+        self._idle = asyncio.get_running_loop().call_later(self.idle_s, self._request)
+
     def _edit(self, k: int, text: str) -> None:
         assert self.session is not None and self._sc is not None
+        if self._idle is not None:
+            self._idle.cancel()
+            self._idle = None
+        self._changed_at = time.monotonic()
         self._cancel_pending()
         line, col = self._sc.position(k)
         self.session.edit(self._sc.uri, (line, col), (line, col), text)
@@ -222,6 +244,7 @@ class FlashproStrategy:
         line, col = self._sc.position(self._k)
         params = self.session.inline_params(self._sc.uri, line, col)
         version, k = self._version, self._k
+        self._idle = None
         sent = time.monotonic()
         future = asyncio.ensure_future(
             self.session.client.protocol.send_request_async(
@@ -231,9 +254,14 @@ class FlashproStrategy:
         self.tally.lsp_requests += 1
         self._pending = (msg_id, future)
         self._keep(future)
-        future.add_done_callback(lambda f: self._answered(f, msg_id, sent, version, k))
+        # Editor-seen latency runs from the last key: the request itself (VS Code), or the key
+        # before the editor's own idle wait (Neovim).
+        key_at = self._changed_at if self.idle_s else sent
+        future.add_done_callback(lambda f: self._answered(f, msg_id, sent, version, k, key_at))
 
-    def _answered(self, future: asyncio.Future[Any], msg_id: str, sent: float, version: int, k: int) -> None:
+    def _answered(
+        self, future: asyncio.Future[Any], msg_id: str, sent: float, version: int, k: int, key_at: float
+    ) -> None:
         received = time.monotonic()
         entry: dict[str, Any] = {
             "id": msg_id, "k": k, "sent": sent, "ms": round((received - sent) * 1000, 2),
@@ -254,7 +282,7 @@ class FlashproStrategy:
             self.tally.empty_answers += 1
             return
         entry["outcome"] = "stale" if version != self._version else "shown"
-        self.tally.latency_ms.append((received - sent) * 1000)
+        self.tally.latency_ms.append((received - key_at) * 1000)
         self.answers.append((sent, received))
         if version != self._version:
             self.tally.stale_answers += 1

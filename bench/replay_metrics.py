@@ -3,7 +3,8 @@
 `Tally` is filled by the strategy drivers while a replay runs (keystrokes, accepted characters,
 suggestions shown and accepted, latencies). `figures` joins it with the fake DeepSeek server's
 request records: requests, tokens, cache hits and the bill, priced with flashpro's own price
-table at each request's UTC start time.
+table at each request's UTC start time. *Cold* requests are each file's first request (nothing of
+that file can be cached yet); the bill and the tokens are also split into cold and warm.
 
 Billing rule for requests the client abandoned: the fake computes `usage` when it reads the
 request, before its latency; DeepSeek has processed (and bills) the prompt by then, so the
@@ -96,7 +97,8 @@ def figures(
     records that were each scenario's first request (left out of the warm hit ratio)."""
     prompt = hit = miss = output = 0
     warm_prompt = warm_hit = 0
-    cost = Decimal(0)
+    cold_prompt = cold_requests = warm_requests = 0
+    cost = cold_cost = Decimal(0)
     cancelled = unpriced = 0
     for record in records:
         usage = billed_usage(record)
@@ -106,9 +108,13 @@ def figures(
             continue
         prompt += usage.prompt_tokens
         hit += usage.cache_hit_tokens
-        if record.id not in cold:
+        if record.id in cold:
+            cold_prompt += usage.prompt_tokens
+            cold_requests += 1
+        else:
             warm_prompt += usage.prompt_tokens
             warm_hit += usage.cache_hit_tokens
+            warm_requests += 1
         miss += usage.cache_miss_tokens
         output += usage.completion_tokens
         price = prices.cost_usd(usage, MODEL, _wall_clock(record.started_at))
@@ -116,6 +122,8 @@ def figures(
             unpriced += 1
         else:
             cost += price
+            if record.id in cold:
+                cold_cost += price
     keys = tally.keystrokes + tally.accept_actions
     usd = float(cost)
     shown = len(tally.shown)
@@ -136,6 +144,11 @@ def figures(
         "warm_cache_hit_ratio": warm_hit / warm_prompt if warm_prompt else None,
         "output_tokens": output,
         "billed_usd": usd,
+        "cold_requests": cold_requests,
+        "cold_prompt_tokens": cold_prompt,
+        "cold_usd": float(cold_cost),
+        "warm_usd": usd - float(cold_cost),
+        "warm_prompt_tokens_avg": warm_prompt / warm_requests if warm_requests else None,
         "unpriced_requests": unpriced,
         "accepted_chars": tally.accepted_chars,
         "partial_accepts": tally.partial_accepts,

@@ -4,8 +4,9 @@ type them back, the human timing of those keystrokes, and the fake model that an
 Everything here is deterministic for a given seed:
 
 * a scenario is a function body of `min_lines`..`max_lines` lines taken from the middle of a real
-  Python file of >= 300 lines (the file list is fixed; which body is chosen comes from a seeded
-  RNG); `large_scenario` builds a 10,000-line file by concatenating real stdlib modules;
+  Python file of >= 300 lines (the file lists are fixed: `CORPORA`, "small" by default, "large"
+  for class-heavy modules of 1,300-3,300 lines; which body is chosen comes from a seeded RNG);
+  `large_scenario` builds a 10,000-line file by concatenating real stdlib modules;
 * the document the editor opens is the file with the block removed; the cursor sits where the
   block began (after its first line's indentation) and the user types the block back;
 * a key types one character, except Enter, which also inserts the next line's indentation (as an
@@ -13,7 +14,9 @@ Everything here is deterministic for a given seed:
 * the time before each key depends only on (seed, scenario, position in the block), so every
   strategy meets the same gaps at the same places;
 * the fake model's answer depends only on (seed, scenario, cursor position): the true
-  continuation with probability `p_right`, else a real line from elsewhere in the file.
+  continuation with probability `p_right`, else a real line from elsewhere in the file; when
+  grounded (the default), the project names the true continuation needs and the request does not
+  show come out wrong (`replay_names`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.replay_names import known_names, mangle, needed_names, visible_names
+
 __all__ = [
+    "CORPORA",
     "DEFAULT_FILES",
     "LARGE_FILES",
     "FakeModel",
@@ -40,6 +46,13 @@ __all__ = [
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 # Real modules of >= 300 lines, in the order scenarios are taken from them.
 DEFAULT_FILES = ("textwrap.py", "shlex.py", "heapq.py", "fractions.py", "calendar.py", "statistics.py")
+# Large, class-heavy modules (1,300-3,300 lines): the names a block needs are often defined far
+# from it (other methods' attributes, module constants, helpers below). `--corpus large`.
+LARGE_MODULES = (
+    "argparse.py", "configparser.py", "difflib.py", "inspect.py", "logging/__init__.py", "tarfile.py",
+    "pathlib.py", "enum.py", "threading.py", "subprocess.py", "dataclasses.py", "ast.py",
+)
+CORPORA = {"small": DEFAULT_FILES, "large": LARGE_MODULES}
 # Concatenated (in this order, cut at 10,000 lines) for --large.
 LARGE_FILES = (
     "argparse.py", "difflib.py", "statistics.py", "configparser.py", "dataclasses.py",
@@ -219,11 +232,18 @@ def _pick_block(
 
 
 def default_scenarios(
-    count: int, seed: int, *, min_lines: int = 5, max_lines: int = 25, max_chars: int = 600
+    count: int,
+    seed: int,
+    *,
+    min_lines: int = 5,
+    max_lines: int = 25,
+    max_chars: int = 600,
+    files: tuple[str, ...] = DEFAULT_FILES,
 ) -> list[Scenario]:
-    """`count` scenarios, one per file of DEFAULT_FILES (files with no fitting body are skipped)."""
+    """`count` scenarios, one per file of `files` in order (files with no fitting body are
+    skipped)."""
     out: list[Scenario] = []
-    for name in DEFAULT_FILES:
+    for name in files:
         if len(out) >= count:
             break
         path = STDLIB / name
@@ -291,6 +311,11 @@ def large_scenario(
 # -- the fake model -----------------------------------------------------------------------------
 
 
+def _module_name(name: str) -> str:
+    """The module a scenario's file is ("logging/__init__.py" -> "logging")."""
+    return name.rsplit(":", 1)[-1].removesuffix(".py").removesuffix("/__init__").replace("/", ".")
+
+
 class FakeModel:
     """`script_fim` responder: the true continuation `p_right` of the time, else a wrong line.
 
@@ -298,14 +323,23 @@ class FakeModel:
     the cursor for each possible position in a scenario's block. Right or wrong, and how many
     lines, depend only on (seed, scenario, cursor position): every strategy gets the same
     answer at the same place.
+
+    `grounded` (see `replay_names`): a true continuation that needs a project name the request
+    (prompt + suffix) does not contain gets that name wrong. Every located answer is checked,
+    so `unseen_answers` counts the answers whose true continuation needed a name the request
+    did not show, right or wrong branch; `unseen_names` counts the names.
     """
 
-    def __init__(self, scenarios: list[Scenario], seed: int, p_right: float = 0.6):
+    def __init__(self, scenarios: list[Scenario], seed: int, p_right: float = 0.6, grounded: bool = True):
         self.scenarios = scenarios
         self.seed = seed
         self.p_right = p_right
+        self.grounded = grounded
         self.calls = 0
         self.unmatched = 0
+        self.answers = 0  # located answers
+        self.unseen_answers = 0  # answers whose true continuation needed an unseen name
+        self.unseen_names: dict[str, int] = {}
         self._wrong_lines = {
             sc.name: [
                 line.strip()
@@ -314,6 +348,7 @@ class FakeModel:
             ]
             for sc in scenarios
         }
+        self._known = {sc.name: known_names(sc.original, _module_name(sc.name)) for sc in scenarios} if grounded else {}
 
     def locate(self, prompt: str) -> tuple[Scenario, int] | None:
         """(scenario, typed characters) whose text before the cursor ends the prompt."""
@@ -330,29 +365,57 @@ class FakeModel:
                 i = sc.original.find(tail, i + 1, sc.end)
         return None
 
+    @staticmethod
+    def _truth(remaining: str, extra: int) -> str:
+        """The true continuation: the rest of the line and `extra` more lines."""
+        cut = remaining.find("\n", 1 if remaining.startswith("\n") else 0)
+        while cut >= 0 and extra > 0:
+            cut = remaining.find("\n", cut + 1)
+            extra -= 1
+        return remaining if cut < 0 else remaining[:cut]
+
     def answer(self, sc: Scenario, k: int) -> str:
+        """The ungrounded answer at `k` (the true continuation or a wrong line)."""
+        return self._answer(sc, k)[0]
+
+    def _answer(self, sc: Scenario, k: int) -> tuple[str, str, bool]:
+        """(answer, true continuation, whether the answer is the true continuation)."""
         rng = random.Random(f"{self.seed}|{sc.name}|answer|{k}")
-        block = sc.block
-        remaining = block[k:]
+        remaining = sc.block[k:]
         if rng.random() < self.p_right:
-            extra = rng.choice((0, 0, 1, 1, 2, 3))
-            cut = remaining.find("\n", 1 if remaining.startswith("\n") else 0)
-            while cut >= 0 and extra > 0:
-                nxt = remaining.find("\n", cut + 1)
-                cut = nxt
-                extra -= 1
-            return remaining if cut < 0 else remaining[:cut]
+            truth = self._truth(remaining, rng.choice((0, 0, 1, 1, 2, 3)))
+            return truth, truth, True
+        truth = self._truth(remaining, random.Random(f"{self.seed}|{sc.name}|truth|{k}").choice((0, 0, 1, 1, 2, 3)))
         lines = self._wrong_lines[sc.name]
         for _ in range(20):
             wrong = rng.choice(lines)
             if not remaining.startswith(wrong) and wrong != remaining.split("\n", 1)[0].strip():
-                return wrong
-        return "pass  # ?"
+                return wrong, truth, False
+        return "pass  # ?", truth, False
 
     def __call__(self, body: dict[str, Any]) -> str:
         self.calls += 1
-        found = self.locate(str(body.get("prompt") or ""))
+        prompt = str(body.get("prompt") or "")
+        found = self.locate(prompt)
         if found is None:
             self.unmatched += 1
             return "pass\n"
-        return self.answer(*found)
+        return self.respond(*found, prompt, str(body.get("suffix") or ""))
+
+    def respond(self, sc: Scenario, k: int, prompt: str, suffix: str) -> str:
+        """The answer at block position `k` of `sc` to a request showing `prompt` and `suffix`."""
+        self.answers += 1
+        answer, truth, right = self._answer(sc, k)
+        if not self.grounded:
+            return answer
+        line_start = sc.before(k).rsplit("\n", 1)[-1]
+        needed = needed_names(line_start, truth, self._known[sc.name])
+        if not needed:
+            return answer
+        seen = visible_names(prompt, suffix)
+        unseen = [name for name in needed if name not in seen]
+        if unseen:
+            self.unseen_answers += 1
+            for name in unseen:
+                self.unseen_names[name] = self.unseen_names.get(name, 0) + 1
+        return mangle(answer, line_start, unseen) if right else answer

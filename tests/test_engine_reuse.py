@@ -45,11 +45,28 @@ def test_type_through_answers_from_the_cache_without_a_call() -> None:
 def test_no_hit_when_typed_text_departs_from_the_suggestion() -> None:
     cache = SuggestionCache()
     cache.remember(URI, BEFORE, "", "join(root, name)", "r1")
-    assert cache.lookup(URI, BEFORE + "joim", "") is None
     assert cache.lookup(URI, BEFORE + "join(root, name)", "") is None  # fully typed: nothing left
     assert cache.lookup(URI, BEFORE + "j", ")") is None  # different rest of line
     assert cache.lookup("file:///p/b.py", BEFORE, "") is None  # different document
     assert cache.lookup(URI, BEFORE, "") == Hit("join(root, name)", "r1", 0)
+    assert cache.lookup(URI, BEFORE + "joim", "") is None
+
+
+def test_a_suggestion_typed_past_is_not_shown_again() -> None:
+    cache = SuggestionCache()
+    text = "join(root, name)"
+    cache.remember(URI, BEFORE, "", text, "r1")
+    assert cache.lookup(URI, BEFORE + "jo", "") == Hit("in(root, name)", "r1", 2)  # typing through it
+    assert not cache.rejected(URI, BEFORE, "", text)
+    assert cache.lookup(URI, BEFORE + "joim", "") is None  # typed past it: rejected
+    assert cache.rejected(URI, BEFORE, "", text)
+    assert cache.lookup(URI, BEFORE, "") is None  # back at the place (backspace): not shown again
+    cache.remember(URI, BEFORE, "", text, "r2")  # the model offers the same text there again
+    assert cache.lookup(URI, BEFORE, "") is None and len(cache) == 0
+    cache.remember(URI, BEFORE, "", "join(base, name)", "r3")  # a different suggestion is welcome
+    assert cache.lookup(URI, BEFORE, "") == Hit("join(base, name)", "r3", 0)
+    cache.forget(URI)
+    assert not cache.rejected(URI, BEFORE, "", text)
 
 
 def test_look_back_is_limited_to_128_characters() -> None:

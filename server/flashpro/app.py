@@ -64,7 +64,7 @@ class Flashpro:
         self.workspace = Workspace()
         self.accounting = Accounting(self.session_id, on_problem=self._warn)
         self.meter = Meter(self.accounting, events=self)
-        self.completion = CompletionService(self.meter, events=self)
+        self.completion = CompletionService(self.meter, events=self, excluded=self.documents.excluded)
         self.reviews = ReviewStore()
         self.actions = ActionRunner(
             ActionService(self.meter, self.workspace), self.documents, self.reviews, self.workspace

@@ -5,8 +5,11 @@ prompt, and in what order. Candidates, in priority order:
 
 1. files the current file imports (Python ``import`` / ``from``, JS/TS ``import`` / ``export
    ... from`` / ``require`` / ``import()``, Go ``import``), parsed from the head of the
-   current file and matched to open documents by path; each becomes an *outline* (its
-   definition lines) or, when it has too few, its first lines;
+   current file and matched to open documents by path, else (with ``modules``) to files on
+   disk inside the workspace (:class:`flashpro.completion.workspace.WorkspaceModules`, which
+   applies the exclusion globs and the secret check itself); each becomes an *outline* of its
+   public definitions (:func:`flashpro.completion.outline.public_outline`; every definition
+   line for languages without one) or, when it has too few, its first lines;
 2. recently edited regions of other documents (aligned chunks of ``region_lines`` lines, most
    recent first).
 
@@ -32,7 +35,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flashpro.completion.layout import Snippet, comment_style, render_snippet
-from flashpro.documents import Document, looks_secret, relative_label, uri_to_path
+from flashpro.completion.outline import language_of, public_outline_spans
+from flashpro.completion.workspace import WorkspaceModules
+from flashpro.documents import Document, looks_secret, relative_label, split_lines, uri_to_path
 from flashpro.tokens import count
 
 __all__ = ["ExtraContext", "imported_paths"]
@@ -163,8 +168,11 @@ class ExtraContext:
         max_regions: int = 16,
         max_documents: int = 256,
         max_selections: int = 64,
+        modules: WorkspaceModules | None = None,
     ) -> None:
         self._roots = [uri_to_path(root).rstrip("/") + "/" for root in roots]
+        self.modules = modules
+        self._disk_texts: OrderedDict[str, tuple[str, str, str, int]] = OrderedDict()
         self._max_snippets = max_snippets
         self._snippet_tokens = snippet_tokens
         self._region_lines = max(region_lines, 1)
@@ -244,7 +252,8 @@ class ExtraContext:
         """Keys of new candidates: imported files first (import order), then recent regions."""
         files: dict[tuple[str, str, int], None] = {}
         by_name, by_folder = self._path_index()
-        for stem, exact in imported_paths(uri_to_path(current_uri), head):
+        current_path = uri_to_path(current_uri)
+        for stem, exact in imported_paths(current_path, head):
             if stem.endswith("/"):  # Go: a package directory, matched by its last part
                 hits = by_folder.get(stem.rstrip("/").rsplit("/", 1)[-1], [])
             else:
@@ -256,6 +265,9 @@ class ExtraContext:
             for _, uri in hits:
                 if uri != current_uri:
                     files[("file", uri, 0)] = None
+            if not hits and self.modules is not None:  # not open: the file on disk, if any
+                for path in self.modules.find(stem, exact, current_path):
+                    files[("disk", path, 0)] = None
         regions = [
             ("region", uri, start) for uri, start in reversed(self._regions) if uri != current_uri
         ]
@@ -277,6 +289,8 @@ class ExtraContext:
     def _make(self, key: tuple[str, str, int], style: tuple[str, str]) -> _Chosen | None:
         """The snippet for `key` from the document's current text, or None if not allowed."""
         kind, uri, start = key
+        if kind == "disk":
+            return self._disk(key, style)
         tracked = self._docs.get(uri)
         if tracked is None or tracked.doc.private:
             return None
@@ -299,17 +313,22 @@ class ExtraContext:
         """Snippet text (outline, file top, or region) cut to the per-snippet token cap, its
         tokens and the document line ranges it holds; empty when it looks like a secret."""
         buffer = doc.buffer
+        numbered: list[tuple[int, int, str]]  # (first document line, last, text)
         if kind == "region":
-            numbered = list(enumerate(buffer.lines(start, start + self._region_lines), start))
+            numbered = [(i, i, line) for i, line in enumerate(buffer.lines(start, start + self._region_lines), start)]
         else:
             window = buffer.lines(0, min(buffer.line_count, 4000))
-            numbered = [(i, line) for i, line in enumerate(window) if _DEFINITION.match(line)]
+            language = language_of(doc.language_id, uri_to_path(doc.uri))
+            if language is not None:
+                numbered = [(first, last, text) for first, last, text in public_outline_spans(window, language)]
+            else:
+                numbered = [(i, i, line) for i, line in enumerate(window) if _DEFINITION.match(line)]
             if len(numbered) < 3:
-                numbered = list(enumerate(buffer.lines(0, self._region_lines * 2)))
+                numbered = [(i, i, line) for i, line in enumerate(buffer.lines(0, self._region_lines * 2))]
         kept: list[str] = []
         ranges: list[tuple[int, int]] = []
         tokens = count(render_snippet(Snippet(doc.uri, label, ""), style))
-        for index, line in numbered:
+        for first, last, line in numbered:
             if not line.endswith(("\n", "\r")):
                 line += "\n"
             size = count(line)
@@ -317,14 +336,49 @@ class ExtraContext:
                 break
             kept.append(line)
             tokens += size
-            if ranges and ranges[-1][1] == index - 1:
-                ranges[-1] = (ranges[-1][0], index)
+            if ranges and ranges[-1][1] >= first - 1:
+                ranges[-1] = (ranges[-1][0], max(ranges[-1][1], last))
             else:
-                ranges.append((index, index))
+                ranges.append((first, last))
         text = "".join(kept)
         if looks_secret(text, uri_to_path(doc.uri)):
             return "", 0, ()
         return text, count(render_snippet(Snippet(doc.uri, label, text), style)), tuple(ranges)
+
+    def _disk(self, key: tuple[str, str, int], style: tuple[str, str]) -> _Chosen | None:
+        """The outline snippet of an imported module read from disk (see `modules`)."""
+        path = key[1]
+        outline = self.modules.outline(path) if self.modules is not None else ""
+        if not outline.strip():
+            return None
+        label = self.label(path)
+        cached = self._disk_texts.get(path)
+        if cached is None or cached[:2] != (outline, style[0]):
+            text, tokens = self._cut(split_lines(outline), path, label, style)
+            cached = (outline, style[0], text, tokens)
+            self._disk_texts[path] = cached
+            while len(self._disk_texts) > self._max_documents:
+                self._disk_texts.popitem(last=False)
+        self._disk_texts.move_to_end(path)
+        text, tokens = cached[2], cached[3]
+        if not text.strip() or looks_secret(text):
+            return None
+        return _Chosen(key, Snippet(path, label, text), tokens)
+
+    def _cut(self, lines: list[str], uri: str, label: str, style: tuple[str, str]) -> tuple[str, int]:
+        """Whole lines from the start while the rendered snippet fits the per-snippet cap."""
+        kept: list[str] = []
+        tokens = count(render_snippet(Snippet(uri, label, ""), style))
+        for line in lines:
+            if not line.endswith(("\n", "\r")):
+                line += "\n"
+            size = count(line)
+            if tokens + size > self._snippet_tokens:
+                break
+            kept.append(line)
+            tokens += size
+        text = "".join(kept)
+        return text, count(render_snippet(Snippet(uri, label, text), style))
 
     def label(self, uri: str) -> str:
         """The document's path relative to a workspace root, else its last two path parts."""

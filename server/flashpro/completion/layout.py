@@ -6,6 +6,7 @@ can change between two keystrokes must therefore come *after* everything that ca
 prompt (the text before the hole) is laid out from most to least stable::
 
     extra snippets, in the order given, each "<c> path: <label>\n<text>\n"  ┐
+    "<c> outline: <current file>\n" + the outline lines (when given)        │
     "<c> path: <current file>\n"        (only when the caller names it)      │ the head:
     top of the file: lines [0, T)        T a multiple of block_lines          │ byte-identical
     "<c> ...\n"                          (only when lines [T, W) are left out) │ while the cursor
@@ -19,12 +20,20 @@ cursor line % block_lines``. Typing inside a block changes only the volatile par
 into the next block extends the head (the old head stays its prefix), and only a move of W
 rewrites the window part of the head.
 
+The *outline* is the current file's map (:mod:`flashpro.completion.outline`): every
+definition's signature, top to bottom, including what lies below the cursor, so the names
+the continuation needs are in the prompt even when their definitions are far outside the
+window and the small suffix. The caller fits it to its own cap and keeps it byte-identical
+while no definition changes; here it is one more piece of the head, after the snippets (other
+files change less often while this one is edited) and before the file text it summarises.
+
 Choosing T and W (all counts exact, via :class:`~flashpro.tokens.LineCounter`):
 
 * ``prefix budget = budget - min(suffix_budget, budget // 2)``; the suffix gets the rest, so
   ``prompt_tokens + suffix_tokens <= budget`` always.
 * Extra snippets are kept in order while they fit half the prefix budget; the first that does
-  not fit ends the list (so a smaller budget keeps a prefix of the same list).
+  not fit ends the list (so a smaller budget keeps a prefix of the same list). The outline's
+  tokens come off what is left for the file.
 * If the whole file before the cursor fits, W = T = 0: the file part is contiguous.
 * Otherwise T is the largest multiple of block_lines whose lines fit a quarter of what is left
   after the snippets (imports and top-level definitions), and W is the smallest multiple of
@@ -43,8 +52,8 @@ Choosing T and W (all counts exact, via :class:`~flashpro.tokens.LineCounter`):
   price is about 10% fewer prompt tokens on average).
 * If the exact count of the assembled prompt still exceeds the budget (token joins across
   pieces, huge lines), W moves forward block by block (then line by line inside the cursor's
-  block), then the top and the marker go, then snippets from the end, then the file header,
-  and as a last resort the cursor line is cut by characters from its start.
+  block), then the top and the marker go, then snippets from the end, then the outline, then
+  the file header, and as a last resort the cursor line is cut by characters from its start.
 
 Known limit: the token at the end of the head can merge with the start of the volatile text
 when the first volatile line is blank (``"\\n\\n"`` is one token); that costs the last few
@@ -172,6 +181,11 @@ def comment_style(language_id: str = "", path: str = "") -> tuple[str, str]:
 def _header(style: tuple[str, str], label: str) -> str:
     clean = " ".join(label.split())
     return f"{style[0]} path: {clean}{style[1]}\n"
+
+
+def _outline_header(style: tuple[str, str], label: str) -> str:
+    clean = " ".join(label.split())
+    return f"{style[0]} outline: {clean}{style[1]}\n" if clean else f"{style[0]} outline{style[1]}\n"
 
 
 def render_snippet(snippet: Snippet, style: tuple[str, str]) -> str:
@@ -329,11 +343,14 @@ def build_layout(
     anchor: int | None = None,
     language_id: str = "",
     label: str | None = None,
+    outline: Sequence[str] = (),
 ) -> Layout:
     """Lay out the FIM context for `cursor` (see the module docstring) within `budget` tokens.
 
     `label` names the current file (relative path) in a header line; `language_id` picks the
-    comment style (else `label`'s extension); `anchor` is the previous layout's window_start.
+    comment style (else `label`'s extension); `anchor` is the previous layout's window_start;
+    `outline` is the current file's map (lines ending with a line break), shown after the
+    snippets under its own header.
     """
     if block_lines < 1:
         raise ValueError("block_lines must be at least 1")
@@ -353,9 +370,11 @@ def build_layout(
         line_head = line_head[len(line_head) - cap_chars :]
 
     rendered, extra_tokens = _fit_extras(extra, style, prefix_budget // 2, counter)
+    mapped = [_outline_header(style, label or ""), *outline] if outline else []
     header = _header(style, label) if label else ""
     marker = f"{style[0]} ...{style[1]}\n"
     avail = prefix_budget - extra_tokens - (counter.count_lines([header]) if header else 0)
+    avail -= counter.count_lines(mapped) if mapped else 0
     block = line - line % step
     volatile = counter.count_lines([*buffer.lines(block, line), line_head])
     window, top = _choose_window(
@@ -365,7 +384,7 @@ def build_layout(
 
     def assemble() -> tuple[list[str], list[str]]:
         gap = [marker] if keep_marker and window > top else []
-        head = [*rendered, *([header] if header else []), *buffer.lines(0, top), *gap]
+        head = [*rendered, *mapped, *([header] if header else []), *buffer.lines(0, top), *gap]
         head += buffer.lines(window, max(window, block))
         return head, [*buffer.lines(max(window, block), line), line_head]
 
@@ -378,6 +397,8 @@ def build_layout(
             top, keep_marker = 0, False
         elif rendered:
             rendered.pop()
+        elif mapped:
+            mapped = []
         elif header:
             header = ""
         else:
@@ -390,7 +411,7 @@ def build_layout(
     head_text = "".join(head)
     prompt = head_text + "".join(volatile_pieces)
     suffix, suffix_tokens = _suffix(buffer, line, tail, suffix_budget, counter)
-    file_start = sum(map(len, rendered)) + len(header)
+    file_start = sum(map(len, rendered)) + sum(map(len, mapped)) + len(header)
     top_chars = sum(map(len, buffer.lines(0, top)))
     gap_chars = len(marker) if keep_marker and window > top else 0
     runs = _file_runs(prompt, file_start, top_chars, gap_chars, window)

@@ -7,6 +7,10 @@ This module owns two local shortcuts that avoid paying for a request:
   the cursor line). *Type-through*: when the text before the cursor is an older key's text
   plus up to ``look_back`` typed characters that start the suggestion shown for it, the rest
   of that suggestion is the answer. ``look_back + 1`` dictionary probes per lookup, no tokens.
+  *Typed past*: when the text typed after a key departs from the suggestion shown for it, the
+  user has rejected that suggestion: the entry goes, and the same text is neither stored nor
+  shown again for that key (:meth:`SuggestionCache.rejected`), so going back to the place
+  (backspace, undo) or asking the model again there does not bring it back.
 * :class:`InFlight` -- one FIM response still streaming for a document: the prefix it was
   asked for, the text streamed so far, and an event set when it ends. A newer request whose
   prefix is the old prefix plus text the stream starts with can await it instead of calling.
@@ -81,6 +85,7 @@ class SuggestionCache:
         self._key_chars = key_chars
         self._look_back = look_back
         self._entries: OrderedDict[tuple[str, str, str], tuple[str, str]] = OrderedDict()
+        self._rejected: OrderedDict[tuple[str, str, str], str] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -92,6 +97,8 @@ class SuggestionCache:
         if not suggestion_text:
             return
         key = (uri, prefix_text[-self._key_chars :], line_rest)
+        if self._rejected.get(key) == suggestion_text:
+            return  # typed past once already: not offered again here
         self._entries[key] = (suggestion_text, request_id)
         self._entries.move_to_end(key)
         while len(self._entries) > self._max_entries:
@@ -112,16 +119,33 @@ class SuggestionCache:
             if len(text) > typed and text.startswith(typed_text):
                 entries.move_to_end(key)
                 return Hit(text[typed:], request_id, typed)
+            if not typed_text.startswith(text):
+                self._reject(key, text)  # typed past: what was typed departs from it
         return None
+
+    def rejected(self, uri: str, prefix_text: str, line_rest: str, suggestion_text: str) -> bool:
+        """Whether `suggestion_text` was typed past (rejected) at this place before."""
+        key = (uri, prefix_text[-self._key_chars :], line_rest)
+        return bool(suggestion_text) and self._rejected.get(key) == suggestion_text
+
+    def _reject(self, key: tuple[str, str, str], text: str) -> None:
+        del self._entries[key]
+        self._rejected[key] = text
+        self._rejected.move_to_end(key)
+        while len(self._rejected) > self._max_entries:
+            self._rejected.popitem(last=False)
 
     def forget(self, uri: str) -> None:
         """Drop every suggestion of a document (closed, or edited out of recognition)."""
         for key in [key for key in self._entries if key[0] == uri]:
             del self._entries[key]
+        for key in [key for key in self._rejected if key[0] == uri]:
+            del self._rejected[key]
 
     def clear(self) -> None:
         """Drop everything."""
         self._entries.clear()
+        self._rejected.clear()
 
 
 class InFlight:

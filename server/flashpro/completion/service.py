@@ -5,17 +5,22 @@ For each request, in order:
 1. **Type-through** — if the user has typed the start of a suggestion shown earlier (or asks
    again at the same place), the rest of it is answered from the local cache: zero tokens.
    Invoked (explicit) requests skip this and ask afresh.
+   A suggestion the user typed past (rejected) is not shown again at that place, whether it
+   comes from the cache, a followed stream or a fresh call.
 2. **Worth asking?** — automatic triggers skip places a suggestion is very unlikely to be
    accepted (`trigger.should_request`), then wait an adaptive debounce (typing rhythm and
-   observed latency); a newer request for the document during the wait ends this one.
+   observed latency) counted from the document's last content change; a newer request for the
+   document during the wait ends this one.
 3. **One call per document** — a newer request cancels the older one's HTTP call (the older
    request answers with no items and its call is recorded as superseded) unless what the user
    typed since matches the text still streaming: then the newer request waits for that stream
    and answers with its rest. A request the editor cancels (`$/cancelRequest`) keeps its stream
    for a 250 ms grace for such a follower, then aborts the HTTP call.
 4. **Cache-aware prompt** — `layout.build_layout` with the previous window start of the same
-   document as anchor, extra context from other open files (`extra.ExtraContext`), and stop
-   sequences chosen for a single- or multi-line answer.
+   document as anchor, extra context from other files (`extra.ExtraContext`), the current
+   file's outline (`outline.Outlines`; when the prompt holds the file from its first line, only
+   the definitions after what prompt and suffix show), and stop sequences chosen for a single-
+   or multi-line answer.
 
 Every call goes through the session's `calls.Meter`, which records it however it ends.
 """
@@ -33,12 +38,14 @@ from typing import Protocol
 from flashpro.calls import CallInfo, Meter
 from flashpro.completion.extra import ExtraContext
 from flashpro.completion.guard import guard_layout, guard_stops
-from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout
+from flashpro.completion.layout import NO_ANCHOR, Layout, build_layout, shared_counter
+from flashpro.completion.outline import Outlines, language_of
 from flashpro.completion.postprocess import first_line, tidy
 from flashpro.completion.reuse import InFlight, SuggestionCache, text_before
 from flashpro.completion.trigger import TypingRhythm, multiline, should_request, stop_sequences
+from flashpro.completion.workspace import WorkspaceModules
 from flashpro.config import Settings
-from flashpro.documents import Document, Position
+from flashpro.documents import Document, Position, uri_to_path
 from flashpro.privacy import SentLines, shared_scanner
 from flashpro.providers import FimRequest, ProviderError
 
@@ -50,6 +57,8 @@ logger = logging.getLogger(__name__)
 _HEAD_CHARS = 16_384
 # Lines at the top of a file searched for imports (they pick the extra context first).
 _IMPORT_LINES = 200
+# The current file's outline may take up to this share (1/n) of the prompt's budget.
+_OUTLINE_SHARE = 3
 # How long a stream whose request the editor cancelled waits for a keystroke that follows it.
 _FOLLOW_GRACE_S = 0.25
 
@@ -78,10 +87,15 @@ class CompletionService:
     """Answers inline completion requests with V4 Flash FIM."""
 
     def __init__(
-        self, meter: Meter, events: CompletionEvents, clock: Callable[[], float] = time.monotonic
+        self,
+        meter: Meter,
+        events: CompletionEvents,
+        excluded: Callable[[str], bool] = lambda uri: False,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self._meter = meter
         self._events = events
+        self._excluded = excluded  # files never sent (the document store's rule)
         self._clock = clock
         self._inflight: dict[str, asyncio.Task[str]] = {}
         self._superseded: set[asyncio.Task[str]] = set()
@@ -95,6 +109,7 @@ class CompletionService:
         self.extra = ExtraContext()
         self._root: str | None = None
         self._scanner = shared_scanner()
+        self.outlines = Outlines()
 
     @property
     def in_flight(self) -> int:
@@ -103,8 +118,10 @@ class CompletionService:
 
     # -- document events -------------------------------------------------------------------
     def set_roots(self, roots: list[str]) -> None:
-        """Workspace roots, for the relative paths that label files in prompts."""
-        self.extra = ExtraContext(roots=roots)
+        """Workspace roots: the relative paths that label files in prompts, and where imported
+        modules that are not open are read from."""
+        modules = WorkspaceModules(roots, excluded=self._excluded)
+        self.extra = ExtraContext(roots=roots, modules=modules)
         self._root = roots[0] if roots else None
 
     def opened(self, doc: Document) -> None:
@@ -116,11 +133,13 @@ class CompletionService:
     def edited(self, doc: Document, lines: list[int]) -> None:
         """Content changed at `lines`: a keystroke for the rhythm, a region for extra context."""
         self.rhythm.keystroke(doc.uri, self._clock())
+        self.outlines.edited(doc.uri, lines)
         for line in lines:
             self.extra.edited(doc, line)
 
     def closed(self, uri: str) -> None:
         self.extra.closed(uri)
+        self.outlines.closed(uri)
         self.reuse.forget(uri)
         self.rhythm.forget(uri)
         self._layouts.pop(uri, None)
@@ -177,7 +196,8 @@ class CompletionService:
         if not (limits.invoked if invoked else limits.automatic):
             return []  # a spending cap holds this trigger back (announced once)
         if not invoked:
-            await asyncio.sleep(self.rhythm.delay(doc.uri))
+            # The debounce runs from the last content change, not from this request's arrival.
+            await asyncio.sleep(self.rhythm.wait(doc.uri, self._clock()))
             if self._generation.get(doc.uri) != generation:
                 return []  # a newer request for this document took over while we waited
 
@@ -205,6 +225,8 @@ class CompletionService:
             return []  # the call itself was cancelled: superseded by a newer request
         except ProviderError:
             return []
+        if self.reuse.rejected(doc.uri, prefix, line_rest, shown):
+            shown = ""  # the user typed past this very suggestion here before
         suggestions = self._suggestions(shown, line, column, invoked, request_id)
         self._events.completion_answered(doc.uri, request_id, max((len(s.text) for s in suggestions), default=0))
         return suggestions
@@ -217,16 +239,37 @@ class CompletionService:
         extra_budget = max(0, (budget - min(suffix_budget, budget // 2)) // 2 - 64)
         snippets = self.extra.select(doc.uri, head, extra_budget)
         previous = self._layouts.get(doc.uri)
-        layout = build_layout(
-            doc.buffer,
-            cursor,
-            budget,
-            suffix_budget,
-            snippets,
-            anchor=previous.window_start if previous is not None else NO_ANCHOR,
-            language_id=doc.language_id,
-            label=self.extra.label(doc.uri),
-        )
+        language = language_of(doc.language_id, uri_to_path(doc.uri))
+        cap = (budget - min(suffix_budget, budget // 2)) // _OUTLINE_SHARE
+
+        def outline(after: int | None = None) -> list[str]:
+            if language is None:
+                return []
+            lines, _, _ = self.outlines.outline(
+                doc.uri, language, doc.buffer, doc.version, cursor.line, cap, shared_counter(), after
+            )
+            return lines
+
+        def lay_out(outline: list[str]) -> Layout:
+            return build_layout(
+                doc.buffer,
+                cursor,
+                budget,
+                suffix_budget,
+                snippets,
+                anchor=previous.window_start if previous is not None else NO_ANCHOR,
+                language_id=doc.language_id,
+                label=self.extra.label(doc.uri),
+                outline=outline,
+            )
+
+        full = outline()
+        layout = lay_out(full)
+        if full and layout.window_start == 0:
+            # The prompt holds the file from its first line to the cursor, the suffix a few lines
+            # more: only the definitions after those are missing from it.
+            rest = outline(cursor.line + layout.context.suffix.count("\n"))
+            layout = lay_out(rest)
         self._layouts[doc.uri] = layout
         return guard_layout(
             layout,
@@ -261,7 +304,7 @@ class CompletionService:
             self._following[uri] -= 1
         remaining = flight.remaining(prefix, line_rest)
         text = tidy(remaining, line_rest, after) if remaining else ""
-        if not text:
+        if not text or self.reuse.rejected(uri, prefix, line_rest, text):
             return None
         self._events.completion_reused(uri, flight.request_id, len(text))
         return Suggestion(text, line, column, flight.request_id)
@@ -365,3 +408,4 @@ class CompletionService:
             if short.strip() and short != text:
                 items.append(Suggestion(short, line, column, request_id))
         return items
+

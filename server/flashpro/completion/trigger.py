@@ -8,6 +8,10 @@ not rhythm, and are ignored), and one average ``L`` of observed request latency:
 
     delay = clamp(0.6 * I + 0.05 * L, 40 ms, 300 ms)
 
+The delay is counted from the document's last content change, not from the request's arrival
+(:meth:`TypingRhythm.wait`): an editor that asks on every key (VS Code) waits the whole delay,
+one that asks only after its own idle time (Neovim 0.12: 200 ms without typing) waits only
+what is left of it, usually nothing.
 A user who types every 120 ms has paused when nothing came for longer than that interval; the
 latency term waits a little longer when answers are slow anyway, because a slow request is
 more likely to be superseded before it lands. Before any data, I = 150 ms and L = 400 ms
@@ -117,6 +121,15 @@ class TypingRhythm:
         """Seconds to wait after a keystroke before asking: clamp(0.6 I + 0.05 L, 40, 300 ms)."""
         value = TYPING_FACTOR * self.interval(uri) + LATENCY_FACTOR * self._latency
         return min(max(value, MIN_DELAY), MAX_DELAY)
+
+    def wait(self, uri: str, now: float) -> float:
+        """Seconds still to wait at `now`: the delay counted from the last keystroke in `uri`
+        (the whole delay when none was seen)."""
+        delay = self.delay(uri)
+        last = self._docs.get(uri, (None, 0.0))[0]
+        if last is None or now < last:
+            return delay
+        return max(0.0, delay - (now - last))
 
     def forget(self, uri: str) -> None:
         """Drop a closed document's rhythm."""
