@@ -146,7 +146,7 @@ async def run_implement(ls: FlashproLanguageServer, args: dict[str, Any]) -> dic
         return await _deliver(ls, started, result, args)
     finally:
         if result.shadow is not None:
-            result.shadow.cleanup()
+            await asyncio.to_thread(result.shadow.cleanup)  # a big copy takes a while to remove
 
 
 def _current(ls: FlashproLanguageServer, uri: str) -> str | None:

@@ -21,6 +21,7 @@ import difflib
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +34,7 @@ from flashpro.tasks.context import TaskContext, TaskStopped
 from flashpro.tasks.node import NodeRun, NodeRunner
 from flashpro.tasks.plan import Plan, Verdict, clean_path, plan_problems, topological_order
 from flashpro.tasks.prompts import ACCEPT_SYSTEM, PLAN_SYSTEM, acceptance_message, plan_head, planning_message
-from flashpro.tasks.shadow import SKIPPED_FOLDERS, Shadow
+from flashpro.tasks.shadow import Shadow, walk
 
 __all__ = ["TaskResult", "TaskRunner", "workspace_files"]
 
@@ -73,14 +74,14 @@ def unified_diff(changes: dict[str, tuple[str | None, str | None]]) -> str:
     return "".join(line if line.endswith("\n") else line + "\n" for line in out)
 
 
-def workspace_files(root: Path, limit: int = 400) -> list[str]:
-    """Relative paths of the workspace's files for the planner (vendored folders left out)."""
+def workspace_files(root: Path, excluded: Callable[[str], bool], limit: int = 400) -> list[str]:
+    """Relative paths of the workspace's files for the planner (vendored, generated and excluded
+    files left out), at most `limit`."""
     found: list[str] = []
-    for path in sorted(root.rglob("*")):
-        relative = path.relative_to(root)
-        if any(part in SKIPPED_FOLDERS for part in relative.parts) or not path.is_file():
+    for path in walk(root):
+        if excluded(path.as_uri()):
             continue
-        found.append(relative.as_posix())
+        found.append(path.relative_to(root).as_posix())
         if len(found) >= limit:
             found.append("… (more files not listed)")
             break
@@ -138,7 +139,7 @@ class TaskRunner:
         for node in plan.nodes:  # clean paths from here on
             node.writes = [clean_path(p) or p for p in node.writes]
             node.reads = [clean_path(p) or p for p in node.reads]
-        shadow = Shadow(context.root, plan.files(), self.buffers)
+        shadow = await asyncio.to_thread(Shadow, context.root, plan.files(), self.buffers)  # off the loop
         self.result.shadow = shadow
         checker = Checker(shadow.dir, tasks)
         runner = NodeRunner(context, shadow, checker, plan_head(plan))
@@ -163,9 +164,8 @@ class TaskRunner:
 
     async def _plan(self, request: str) -> Plan:
         context, tasks = self.context, self.context.settings.tasks
-        message = planning_message(
-            request, workspace_files(context.root), tasks.checks, tasks.run_tests, (tasks.max_nodes, tasks.max_files)
-        )
+        files = await asyncio.to_thread(workspace_files, context.root, context.excluded)
+        message = planning_message(request, files, tasks.checks, tasks.run_tests, (tasks.max_nodes, tasks.max_files))
         messages = [{"role": "system", "content": PLAN_SYSTEM}, {"role": "user", "content": message}]
         try:
             plan: Plan = await context.ask_planner(messages, Plan, "plan")

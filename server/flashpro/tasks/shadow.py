@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
-__all__ = ["SKIPPED_FOLDERS", "Shadow"]
+__all__ = ["SKIPPED_FOLDERS", "Shadow", "walk"]
 
 SKIPPED_FOLDERS = frozenset(
     {
@@ -31,7 +31,7 @@ _CONFIG_FILES = frozenset(
 )
 
 
-def _walk(root: Path) -> Iterator[Path]:
+def walk(root: Path) -> Iterator[Path]:
     """Files under `root`, skipping vendored, generated and VCS folders, in a stable order."""
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in SKIPPED_FOLDERS)
@@ -67,7 +67,7 @@ class Shadow:
         """Copy the workspace; True when the limits left part of it out."""
         used = files = 0
         partial = False
-        for source in _walk(self.root):
+        for source in walk(self.root):
             relative = source.relative_to(self.root).as_posix()
             try:
                 size = source.lstat().st_size
