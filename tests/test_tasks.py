@@ -446,3 +446,16 @@ async def test_a_secret_in_a_file_a_node_reads_never_reaches_the_api(fake_deepse
     bodies = [json.dumps(r.body) for r in fake_deepseek.requests_to("chat")]
     assert any("settings.py" in body and "<redacted>" in body for body in bodies)
     assert not any(GITHUB_CLASSIC in body or GOOGLE in body for body in bodies)
+
+
+async def test_without_run_tests_the_test_checks_are_skipped_and_said_so(fake_deepseek: FakeDeepSeek, tmp_path: Path) -> None:
+    uri = _workspace(tmp_path)
+    fake_deepseek.script_chat(TaskScript(PLAN).node("n1", WRONG).node("n2", DOCS))  # WRONG would fail the test
+    async with _start(fake_deepseek, tmp_path, runTests=False) as session:
+        session.open(uri, CALC)
+        result = await _implement(session, uri)
+        assert result["status"] == "applied" and "tests not run" in result["message"]
+        reports = [r for token in session.client.progress_reports.values() for r in token]
+        assert any("test check(s) skipped" in (getattr(r, "message", "") or "") for r in reports)
+    review = Path(result["review"]).read_text()
+    assert "Not run: `tests:tests/test_calc.py`" in review and "tests:tests/test_calc.py –" in review

@@ -52,6 +52,7 @@ class TaskResult:
     shadow: Shadow | None = None
     verdict: Verdict | None = None
     final_checks: list[CheckResult] = field(default_factory=list)
+    skipped_checks: list[str] = field(default_factory=list)  # checks the settings leave off
     wall_ms: int = 0
 
     def diff(self) -> str:
@@ -139,6 +140,11 @@ class TaskRunner:
         for node in plan.nodes:  # clean paths from here on
             node.writes = [clean_path(p) or p for p in node.writes]
             node.reads = [clean_path(p) or p for p in node.reads]
+        if not tasks.run_tests:
+            skipped = list(dict.fromkeys(c for node in plan.nodes for c in node.checks if c.startswith("tests:")))
+            self.result.skipped_checks = skipped
+            if skipped:
+                context.progress(f"{len(plan.nodes)} nodes planned · {len(skipped)} test check(s) skipped: flashpro.tasks.runTests is off")
         shadow = await asyncio.to_thread(Shadow, context.root, plan.files(), self.buffers)  # off the loop
         self.result.shadow = shadow
         checker = Checker(shadow.dir, tasks)
@@ -161,6 +167,8 @@ class TaskRunner:
         self.result.status = "ready"
         passed = sum(run.passed for run in self.result.runs.values())
         self.result.message = f"flashpro: {passed}/{len(plan.nodes)} nodes done and accepted"
+        if self.result.skipped_checks:
+            self.result.message += " (tests not run: flashpro.tasks.runTests is off)"
 
     async def _plan(self, request: str) -> Plan:
         context, tasks = self.context, self.context.settings.tasks

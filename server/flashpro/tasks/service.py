@@ -160,6 +160,9 @@ class TaskService:
         ]
         findings = list(result.verdict.findings) if result.verdict is not None else []
         final = [check.line() for check in result.final_checks]
+        if result.skipped_checks:
+            skipped = ", ".join(f"`{check}`" for check in result.skipped_checks)
+            footer = f"Not run: {skipped} (allow tests with `flashpro.tasks.runTests`).\n\n{footer}".strip()
         return review_markdown(title, nodes, result.diff(), final, findings, footer)
 
     def write_review(self, task_id: str, markdown: str) -> Path:
