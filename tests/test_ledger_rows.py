@@ -74,7 +74,8 @@ async def test_a_superseded_answer_is_not_counted_as_shown(fake_deepseek: FakeDe
     async with start_session("vscode", init_options=_options(fake_deepseek), ledger=ledger) as session:
         session.open(URI, SOURCE)
         first = asyncio.ensure_future(session.inline(URI, 1, 4, invoked=True))
-        await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim")
+        # The fake reads `hang` after recording the request: wait until it chose to hang.
+        await fake_deepseek.wait_for_request_async(lambda r: r.endpoint == "fim" and r.delay_s is not None)
         fake_deepseek.hang = False
         assert await session.inline(URI, 0, 14, invoked=True)  # an invoked request asks afresh
         assert await first == []
