@@ -4,12 +4,13 @@ suggestion typed past is not shown again."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from flashpro.tokens import count
 
 from tests.fakes import FakeDeepSeek
-from tests.lsp_session import start_session
+from tests.lsp_session import ledger_rows, start_session
 
 FILLER = "".join(f"    step_{i} = {i}  # padding to push the next definition out of the suffix\n" for i in range(80))
 MAIN = (
@@ -48,9 +49,13 @@ async def test_names_below_the_cursor_and_from_imported_workspace_modules_reach_
     fake_deepseek.script_fim("total += 1\n")
     options = {"apiKey": "sk-test", "baseUrl": fake_deepseek.url, "exclude": ["**/secrets_*"]}
     uri = (tmp_path / "main.py").as_uri()
-    async with start_session("vscode", init_options=options, root_uri=tmp_path.as_uri()) as session:
+    ledger = tmp_path / "ledger.sqlite3"
+    async with start_session("vscode", init_options=options, root_uri=tmp_path.as_uri(), ledger=ledger) as session:
         session.open(uri, MAIN)
         await session.inline(uri, 6, 4, invoked=True)
+    (row,) = ledger_rows(ledger)
+    sent = {entry["file"] for entry in json.loads(row["details"])["sent"]}
+    assert {"main.py", "geometry/shapes.py"} <= sent  # the module read from disk is in the sent record too
     (request,) = fake_deepseek.requests_to("fim")
     prompt, suffix = request.body["prompt"], request.body["suffix"]
     assert "compute_total_volume" not in suffix  # far below the cursor, out of the suffix...

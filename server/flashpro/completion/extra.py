@@ -33,11 +33,13 @@ import re
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from flashpro.completion.layout import Snippet, comment_style, render_snippet
 from flashpro.completion.outline import language_of, public_outline_spans
 from flashpro.completion.workspace import WorkspaceModules
-from flashpro.documents import Document, looks_secret, relative_label, split_lines, uri_to_path
+from flashpro.documents import Document, looks_secret, relative_label, uri_to_path
 from flashpro.tokens import count
 
 __all__ = ["ExtraContext", "imported_paths"]
@@ -172,7 +174,8 @@ class ExtraContext:
     ) -> None:
         self._roots = [uri_to_path(root).rstrip("/") + "/" for root in roots]
         self.modules = modules
-        self._disk_texts: OrderedDict[str, tuple[str, str, str, int]] = OrderedDict()
+        # path -> (outline spans, comment style, text, tokens, document lines): cut once per outline
+        self._disk_texts: OrderedDict[str, tuple[Any, str, str, int, tuple[tuple[int, int], ...]]] = OrderedDict()
         self._max_snippets = max_snippets
         self._snippet_tokens = snippet_tokens
         self._region_lines = max(region_lines, 1)
@@ -325,9 +328,39 @@ class ExtraContext:
                 numbered = [(i, i, line) for i, line in enumerate(window) if _DEFINITION.match(line)]
             if len(numbered) < 3:
                 numbered = [(i, i, line) for i, line in enumerate(buffer.lines(0, self._region_lines * 2))]
+        text, tokens, ranges = self._cut(numbered, doc.uri, label, style)
+        if looks_secret(text, uri_to_path(doc.uri)):
+            return "", 0, ()
+        return text, tokens, ranges
+
+    def _disk(self, key: tuple[str, str, int], style: tuple[str, str]) -> _Chosen | None:
+        """The outline snippet of an imported module read from disk (see `modules`)."""
+        path = key[1]
+        spans = self.modules.outline_spans(path) if self.modules is not None else ()
+        if not any(text.strip() for _, _, text in spans):
+            return None
+        label = self.label(path)
+        cached = self._disk_texts.get(path)
+        if cached is None or cached[:2] != (spans, style[0]):
+            text, tokens, ranges = self._cut(list(spans), path, label, style)
+            cached = (spans, style[0], text, tokens, ranges)
+            self._disk_texts[path] = cached
+            while len(self._disk_texts) > self._max_documents:
+                self._disk_texts.popitem(last=False)
+        self._disk_texts.move_to_end(path)
+        text, tokens, ranges = cached[2], cached[3], cached[4]
+        if not text.strip() or looks_secret(text):
+            return None
+        return _Chosen(key, Snippet(Path(path).as_uri(), label, text, ranges), tokens)
+
+    def _cut(
+        self, numbered: list[tuple[int, int, str]], uri: str, label: str, style: tuple[str, str]
+    ) -> tuple[str, int, tuple[tuple[int, int], ...]]:
+        """Whole lines from the start while the rendered snippet fits the per-snippet cap: the
+        text, its tokens (rendered), and the (first, last) document lines it holds."""
         kept: list[str] = []
         ranges: list[tuple[int, int]] = []
-        tokens = count(render_snippet(Snippet(doc.uri, label, ""), style))
+        tokens = count(render_snippet(Snippet(uri, label, ""), style))
         for first, last, line in numbered:
             if not line.endswith(("\n", "\r")):
                 line += "\n"
@@ -341,44 +374,7 @@ class ExtraContext:
             else:
                 ranges.append((first, last))
         text = "".join(kept)
-        if looks_secret(text, uri_to_path(doc.uri)):
-            return "", 0, ()
-        return text, count(render_snippet(Snippet(doc.uri, label, text), style)), tuple(ranges)
-
-    def _disk(self, key: tuple[str, str, int], style: tuple[str, str]) -> _Chosen | None:
-        """The outline snippet of an imported module read from disk (see `modules`)."""
-        path = key[1]
-        outline = self.modules.outline(path) if self.modules is not None else ""
-        if not outline.strip():
-            return None
-        label = self.label(path)
-        cached = self._disk_texts.get(path)
-        if cached is None or cached[:2] != (outline, style[0]):
-            text, tokens = self._cut(split_lines(outline), path, label, style)
-            cached = (outline, style[0], text, tokens)
-            self._disk_texts[path] = cached
-            while len(self._disk_texts) > self._max_documents:
-                self._disk_texts.popitem(last=False)
-        self._disk_texts.move_to_end(path)
-        text, tokens = cached[2], cached[3]
-        if not text.strip() or looks_secret(text):
-            return None
-        return _Chosen(key, Snippet(path, label, text), tokens)
-
-    def _cut(self, lines: list[str], uri: str, label: str, style: tuple[str, str]) -> tuple[str, int]:
-        """Whole lines from the start while the rendered snippet fits the per-snippet cap."""
-        kept: list[str] = []
-        tokens = count(render_snippet(Snippet(uri, label, ""), style))
-        for line in lines:
-            if not line.endswith(("\n", "\r")):
-                line += "\n"
-            size = count(line)
-            if tokens + size > self._snippet_tokens:
-                break
-            kept.append(line)
-            tokens += size
-        text = "".join(kept)
-        return text, count(render_snippet(Snippet(uri, label, text), style))
+        return text, count(render_snippet(Snippet(uri, label, text), style)), tuple(ranges)
 
     def label(self, uri: str) -> str:
         """The document's path relative to a workspace root, else its last two path parts."""

@@ -29,7 +29,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from flashpro.completion.outline import language_of, public_outline
+from flashpro.completion.outline import language_of, public_outline_spans
 from flashpro.documents import looks_secret, split_lines, uri_to_path
 
 __all__ = ["WorkspaceModules"]
@@ -57,7 +57,7 @@ class WorkspaceModules:
         self._excluded = excluded
         self._max_bytes = max_bytes
         self._max_files = max_files
-        self._outlines: OrderedDict[str, tuple[int, int, str]] = OrderedDict()
+        self._outlines: OrderedDict[str, tuple[int, int, tuple[tuple[int, int, str], ...]]] = OrderedDict()
         self._go_module: dict[str, str | None] = {}
         self._found: OrderedDict[tuple[str, bool, str], list[str]] = OrderedDict()
 
@@ -98,25 +98,30 @@ class WorkspaceModules:
 
     def outline(self, path: str) -> str:
         """The public outline of a workspace file ("" when it may not or cannot be read)."""
+        return "".join(text for _, _, text in self.outline_spans(path))
+
+    def outline_spans(self, path: str) -> tuple[tuple[int, int, str], ...]:
+        """(first line, last line, text) of each line of a workspace file's public outline
+        (empty when it may not or cannot be read)."""
         language = language_of("", path)
         if language is None or not self._inside(path):
-            return ""
+            return ()
         if self._excluded(Path(path).as_uri()):
-            return ""
+            return ()
         try:
             stat = os.stat(path)
         except OSError:
-            return ""
+            return ()
         cached = self._outlines.get(path)
         if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
             self._outlines.move_to_end(path)
             return cached[2]
         text = self._read(path, stat.st_size)
-        outline = "".join(public_outline(split_lines(text), language)) if text else ""
-        self._outlines[path] = (stat.st_mtime_ns, stat.st_size, outline)
+        spans = tuple(public_outline_spans(split_lines(text), language)) if text else ()
+        self._outlines[path] = (stat.st_mtime_ns, stat.st_size, spans)
         while len(self._outlines) > self._max_files:
             self._outlines.popitem(last=False)
-        return outline
+        return spans
 
     def _read(self, path: str, size: int) -> str:
         """The file's text, or "" when it is too large, not UTF-8, binary or secret-looking."""
