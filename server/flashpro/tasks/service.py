@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,13 +31,12 @@ _GUESS = {"plan": (6_000, 3_000), "node": (5_000, 1_500), "accept": (6_000, 800)
 
 @dataclass(slots=True)
 class Started:
-    """A task's inputs, fixed when it starts: the buffers and versions it is based on."""
+    """A task's inputs, fixed when it starts: the request and the buffers it is based on."""
 
     task_id: str
     source_uri: str
     request: str
     buffers: dict[str, str]
-    versions: dict[str, int | None] = field(default_factory=dict)  # relative path -> version
 
 
 class TaskService:
@@ -86,7 +85,7 @@ class TaskService:
         return "/.flashpro/designs/" in path and path.endswith(".md")
 
     def start(self, doc: Document | None, design: Path | None, lines: tuple[int, int] | None) -> Started:
-        """Fix the task's inputs now (the request, the buffers and versions it is based on)."""
+        """Fix the task's inputs now (the request and the buffers it is based on)."""
         root = self.root
         if root is None:
             raise ValueError("flashpro: Implement needs a workspace folder")
@@ -112,7 +111,6 @@ class TaskService:
                 continue
             relative = path.relative_to(root).as_posix()
             started.buffers[relative] = open_doc.buffer.text
-            started.versions[relative] = open_doc.version
         return started
 
     def _open_text(self, uri: str) -> str | None:
